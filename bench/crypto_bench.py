@@ -109,7 +109,7 @@ while written < total:
     piece = block[: min(len(block), total - written)]
     writer.write(piece)
     written += len(piece)
-writer.close()
+writer.finish()
 peak = status_kib("VmHWM")
 print(json.dumps({"before_kib": before, "peak_kib": peak, "written": written}))
 """

@@ -87,7 +87,10 @@ class FieldCipher:
 
     def decrypt_text(self, purpose: str, blob: bytes) -> str:
         """Decrypt a text field made by :meth:`encrypt_text`."""
-        return self.decrypt(purpose, blob).decode("utf-8")
+        try:
+            return self.decrypt(purpose, blob).decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptionError() from None
 
     def _encrypt_with_nonce(self, purpose: str, plaintext: bytes, nonce: bytes) -> bytes:
         """Test seam: encrypt with a chosen nonce for known-answer vectors."""

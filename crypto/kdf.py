@@ -16,10 +16,11 @@ from crypto.errors import WeakParametersError
 MIN_MEMORY_KIB = 64 * 1024
 MIN_ITERATIONS = 2
 # Upper bounds on what a stored blob may ask for: a tampered blob must not be
-# able to make one login allocate gigabytes or spin for minutes.
-MAX_MEMORY_KIB = 4 * 1024 * 1024
-MAX_ITERATIONS = 32
-MAX_LANES = 16
+# able to make one login allocate gigabytes or spin for minutes. Four times
+# today's memory and a few times its passes leave room to raise the cost later.
+MAX_MEMORY_KIB = 256 * 1024
+MAX_ITERATIONS = 10
+MAX_LANES = 8
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ Argon2id run (constant work).
 Derivation (scheme 1), one Argon2id run and nothing else slow::
 
     ikm       = Argon2id(digits as ASCII, salt = instance receipt secret, 32 bytes)
-    lookup_id = HKDF-SHA256(ikm, info = "haechi/receipt/v1/lookup")
+    token     = HKDF-SHA256(ikm, info = "haechi/receipt/v1/lookup")
+    lookup_id = HMAC-SHA256(token, "haechi/receipt/v1/lookup-id")
     seed      = HKDF-SHA256(ikm, info = "haechi/receipt/v1/x25519")
     key pair  = X25519 from seed
 
@@ -22,7 +23,7 @@ is sealed to. The code itself is never stored.
 
 from __future__ import annotations
 
-import re
+import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from crypto.errors import ReceiptChecksumError, ReceiptFormatError
+from crypto.errors import CryptoError, ReceiptChecksumError, ReceiptFormatError
 from crypto.kdf import DEFAULT_PARAMS, Argon2Params, argon2id
 from crypto.keys import KeyPair, keypair_from_seed
 
@@ -40,9 +41,13 @@ CHECK_DIGITS = 2
 LENGTH = RANDOM_DIGITS + CHECK_DIGITS
 GROUP = 4
 MIN_SALT_BYTES = 16
-# Separators people type or paste between groups: spaces of every width,
-# hyphens and dashes of every kind (NFKC has already folded full-width forms).
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc\uff0d._/]+")
+# What people type or paste between groups besides the categories below: dots,
+# slashes, underscores, and dash-like signs that are not in category Pd
+# (wave dash, full-width tilde, katakana long vowel mark, Hangul ㅡ).
+_EXTRA_SEPARATORS = frozenset("._/~\u301c\uff5e\u30fc\u3161\u2043\u2e3a\u2212")
+# Spaces, line breaks, controls, invisible format characters (soft hyphen,
+# zero-width space, BOM, direction marks) and every dash punctuation.
+_SEPARATOR_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Pd"})
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,7 +85,9 @@ def normalize_receipt(typed: str) -> str:
     :class:`ReceiptChecksumError` for a typo the check digits catch.
     """
     folded = unicodedata.normalize("NFKC", typed)
-    digits = _SEPARATORS.sub("", folded)
+    digits = "".join(
+        c for c in folded if c not in _EXTRA_SEPARATORS and unicodedata.category(c) not in _SEPARATOR_CATEGORIES
+    )
     if not digits.isascii() or not digits.isdigit() or len(digits) != LENGTH:
         raise ReceiptFormatError(f"a receipt has exactly {LENGTH} digits")
     if int(digits) % 97 != 1:
@@ -92,9 +99,11 @@ def derive_receipt_keys(code: str, instance_salt: bytes, params: Argon2Params = 
     """Derive the lookup id and the key pair of a receipt with one Argon2id run."""
     digits = normalize_receipt(code)
     if len(instance_salt) < MIN_SALT_BYTES:
-        raise ValueError("the instance receipt salt is at least 16 bytes")
+        raise CryptoError("the instance receipt salt is at least 16 bytes")
     ikm = argon2id(digits.encode("ascii"), instance_salt, params)
-    lookup_id = _expand(ikm, b"haechi/receipt/v1/lookup")
+    # DESIGN.md section 4: the lookup token is stored as an HMAC of itself.
+    lookup_token = _expand(ikm, b"haechi/receipt/v1/lookup")
+    lookup_id = hmac.digest(lookup_token, b"haechi/receipt/v1/lookup-id", "sha256")
     seed = _expand(ikm, b"haechi/receipt/v1/x25519")
     return ReceiptKeys(lookup_id=lookup_id, keypair=keypair_from_seed(seed))
 

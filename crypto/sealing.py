@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto._format import check_version, length_prefixed
-from crypto.errors import DecryptionError
+from crypto.errors import CryptoError, DecryptionError
 from crypto.keys import KEY_BYTES, generate_keypair, load_private, load_public
 
 VERSION = 0x01
@@ -61,7 +61,10 @@ def _seal_with_ephemeral(ephemeral_private: bytes, recipient_public: bytes, plai
     """Test seam: seal with a chosen ephemeral key so known-answer vectors are possible."""
     eph = X25519PrivateKey.from_private_bytes(ephemeral_private)
     ephemeral_public = eph.public_key().public_bytes_raw()
-    shared = eph.exchange(load_public(recipient_public))
+    try:
+        shared = eph.exchange(load_public(bytes(recipient_public)))
+    except ValueError:
+        raise CryptoError("not a usable X25519 public key") from None
     key, nonce = _derive(shared, ephemeral_public, recipient_public, context)
     return bytes([VERSION]) + ephemeral_public + AESGCM(key).encrypt(nonce, plaintext, _aad(context))
 

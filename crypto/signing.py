@@ -50,7 +50,9 @@ def signing_key_from_private(private: bytes) -> SigningKeyPair:
 
 def sign(private: bytes, message: bytes, context: bytes) -> bytes:
     """Sign ``message`` for ``context``."""
-    key = Ed25519PrivateKey.from_private_bytes(private)
+    if len(private) != 32:
+        raise CryptoError("an Ed25519 private key is 32 bytes")
+    key = Ed25519PrivateKey.from_private_bytes(bytes(private))
     return bytes([VERSION]) + key.sign(_signed(message, context))
 
 
@@ -65,7 +67,7 @@ def verify(public: bytes, signature: bytes, message: bytes, context: bytes) -> N
     if len(signature) != SIGNATURE_BYTES or len(public) != 32:
         raise InvalidSignatureError("signature does not verify")
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature[1:], _signed(message, context))
+        Ed25519PublicKey.from_public_bytes(bytes(public)).verify(bytes(signature[1:]), _signed(message, context))
     except (InvalidSignature, ValueError):
         raise InvalidSignatureError("signature does not verify") from None
 

@@ -87,9 +87,15 @@ def ciphertext_length(plaintext_length: int, chunk_size: int = DEFAULT_CHUNK_SIZ
 class EncryptingWriter(io.RawIOBase):
     """A write-only file object that encrypts into ``sink`` as data arrives.
 
-    ``close()`` seals the final chunk; until then the output is an
-    incomplete stream that no reader accepts. The sink is not closed.
+    Only :meth:`finish` seals the final chunk. ``close()`` without it (an
+    exception leaving a ``with`` block, garbage collection of a writer whose
+    upload broke off) *aborts*: the output stays an unfinished stream that no
+    reader accepts. Threat: an attacker who resets the connection mid-upload
+    must not get a shorter file stored as if it were whole.
+    The sink is not closed.
     """
+
+    _finished = True  # until _init succeeds, close() has nothing to do
 
     def __init__(
         self,
@@ -114,7 +120,8 @@ class EncryptingWriter(io.RawIOBase):
         self._index = 0
         self._written = 0
         self._finished = False
-        sink.write(bytes([VERSION]) + struct.pack(">I", chunk_size) + salt)
+        self._sealed = False
+        self._write_out(bytes([VERSION]) + struct.pack(">I", chunk_size) + salt)
 
     @classmethod
     def _with_salt(cls, key: bytes, sink: Writable, aad: bytes, chunk_size: int, salt: bytes) -> EncryptingWriter:
@@ -158,19 +165,56 @@ class EncryptingWriter(io.RawIOBase):
         self._written += total
         return total
 
-    def close(self) -> None:
-        """Seal the final chunk (flag 1) and stop accepting data."""
-        if not self._finished and hasattr(self, "_aes"):
-            self._finished = True
-            self._emit(self._buf, self._pos, last=True)
-            self._buf = bytearray()
+    @property
+    def sealed(self) -> bool:
+        """True once :meth:`finish` has written the final chunk."""
+        return self._sealed
+
+    def finish(self) -> None:
+        """Seal the final chunk (flag 1): the stream is complete and readable."""
+        if self._finished:
+            raise ValueError("stream already finished or aborted")
+        self._emit(self._buf, self._pos, last=True)
+        self._finished = True
+        self._sealed = True
+        self._buf = bytearray()
         super().close()
+
+    def close(self) -> None:
+        """Stop accepting data; without :meth:`finish` first, this aborts the stream."""
+        self._finished = True
+        self._buf = bytearray()
+        super().close()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        # Finish only when the block completed; an exception aborts.
+        if exc_type is None and not self._finished:
+            self.finish()
+        self.close()
 
     def _emit(self, data: bytes | bytearray | memoryview, length: int, last: bool) -> None:
         chunk = memoryview(data)[:length]
-        self._aes.encrypt_into(_nonce(self._index, last), chunk, None, self._out_view[: length + TAG_BYTES])
-        self._sink.write(self._out_view[: length + TAG_BYTES])
+        nonce = _nonce(self._index, last)
+        # The index moves on before any output, so a failed write can never lead
+        # to a second encryption under the same nonce.
         self._index += 1
+        try:
+            self._aes.encrypt_into(nonce, chunk, None, self._out_view[: length + TAG_BYTES])
+            self._write_out(self._out_view[: length + TAG_BYTES])
+        except BaseException:
+            self._finished = True  # broken: no further writes, never sealed
+            raise
+
+    def _write_out(self, data: bytes | memoryview) -> None:
+        """Write all of ``data`` to the sink, looping over short writes of raw sinks."""
+        view = memoryview(data)
+        while view:
+            n = self._sink.write(view)
+            if n is None or n >= len(view):
+                return
+            if n <= 0:
+                raise OSError("sink accepted no data")
+            view = view[n:]
 
 
 class DecryptingReader(io.RawIOBase):
@@ -204,6 +248,7 @@ class DecryptingReader(io.RawIOBase):
         self._plain_len = 0
         self._index = 0
         self._done = False
+        self._failed = False
 
     def readable(self) -> bool:
         return True
@@ -234,8 +279,21 @@ class DecryptingReader(io.RawIOBase):
 
     def _next_chunk(self) -> bool:
         """Decrypt the next chunk into the plaintext buffer; False at the end."""
+        if self._failed:
+            raise DecryptionError()  # an error sticks: a retry must not skip the failed check
         if self._done:
             return False
+        try:
+            return self._open_next()
+        except BaseException:
+            self._failed = True
+            # decrypt_into may have written unverified plaintext: wipe it.
+            self._plain_view[:] = bytes(len(self._plain_view))
+            self._plain_len = self._plain_pos = 0
+            raise
+
+    def _open_next(self) -> bool:
+        """Read ahead one chunk to learn whether the current one is last, then open it."""
         current = self._ct[0]
         length = self._ct_len[0]
         last = length < len(current)
@@ -273,6 +331,9 @@ def _readinto_full(source: IO[bytes], buf: bytearray) -> int:
     while got < len(buf):
         if readinto is not None:
             n = readinto(view[got:])
+            if n is None:
+                # A non-blocking source with nothing ready is not an end of file.
+                raise CryptoError("stream source returned no data without reaching its end")
         else:
             piece = source.read(len(buf) - got)
             n = len(piece)
@@ -311,20 +372,23 @@ def encrypt_stream(
         if not last:
             lengths[1] = _readinto_full(source, bufs[1])
             last = lengths[1] == 0
+        if last:
+            writer._buf, writer._pos = bufs[0], lengths[0]
+            writer._written = total + lengths[0]
+            writer.finish()
+            return writer.plaintext_bytes
         writer._emit(bufs[0], lengths[0], last)
         total += lengths[0]
-        if last:
-            break
         bufs.reverse()
         lengths.reverse()
-    writer._finished = True
-    writer._written = total
-    writer.close()
-    return total
 
 
 def decrypt_stream(key: bytes, source: IO[bytes], sink: Writable, aad: bytes = b"") -> int:
-    """Decrypt ``source`` into ``sink``; returns the plaintext length or raises."""
+    """Decrypt ``source`` into ``sink``; returns the plaintext length or raises.
+
+    ``sink.write`` must consume the data before it returns (as files do): it
+    is handed a view of a buffer that the next chunk overwrites.
+    """
     reader = DecryptingReader(key, source, aad)
     total = 0
     for view in reader._views():
@@ -338,7 +402,7 @@ def encrypt_bytes(key: bytes, plaintext: bytes, aad: bytes = b"", chunk_size: in
     out = io.BytesIO()
     writer = EncryptingWriter(key, out, aad, chunk_size)
     writer.write(plaintext)
-    writer.close()
+    writer.finish()
     return out.getvalue()
 
 

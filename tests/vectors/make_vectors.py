@@ -31,7 +31,7 @@ def build() -> dict[str, list[dict[str, object]]]:
     w = stream.EncryptingWriter._with_salt(KEY, stream_out, b"case-1/att-1", 16, b"\x05" * 32)
     stream_plain = "스트림 청크 경계 테스트 / stream chunk boundary".encode()
     w.write(stream_plain)
-    w.close()
+    w.finish()
     return {
         "aead": [
             {

@@ -62,3 +62,10 @@ def test_subkeys_differ_per_purpose():
 def test_case_key_must_be_256_bits():
     with pytest.raises(CryptoError):
         FieldCipher(b"short", "case-1")
+
+
+def test_a_binary_field_read_as_text_fails_cleanly():
+    cipher = FieldCipher(CASE_KEY, "case-1")
+    blob = cipher.encrypt("file.bytes", b"\xff\xfe")
+    with pytest.raises(DecryptionError):
+        cipher.decrypt_text("file.bytes", blob)

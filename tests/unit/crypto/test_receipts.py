@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto import receipts
-from crypto.errors import ReceiptChecksumError, ReceiptFormatError
+from crypto.errors import CryptoError, ReceiptChecksumError, ReceiptFormatError
 from crypto.sealing import open_sealed, seal
 
 from .conftest import FAST
@@ -64,6 +64,13 @@ def test_every_swap_of_neighbouring_digits_is_caught(body_int):
         "{g}".replace("-", "\uff0d"),
         "{g}".replace("-", "\u3000"),
         "{g}\n",
+        "\ufeff{g}\u200b",
+        "{g}".replace("-", "\u00ad"),
+        "{g}".replace("-", "\u3161"),
+        "{g}".replace("-", "\u301c"),
+        "{g}".replace("-", "\uff5e"),
+        "{g}".replace("-", "\u2060"),
+        "\u200e{d}",
     ],
 )
 def test_what_people_type_is_normalised(typed):
@@ -120,5 +127,5 @@ def test_a_typo_is_caught_before_any_slow_derivation(monkeypatch):
 
 
 def test_a_short_instance_salt_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(CryptoError):
         receipts.derive_receipt_keys(receipts.generate_receipt(), b"short", FAST)

@@ -1,6 +1,6 @@
 import pytest
 
-from crypto.errors import DecryptionError, UnsupportedVersionError
+from crypto.errors import CryptoError, DecryptionError, UnsupportedVersionError
 from crypto.keys import generate_keypair, keypair_from_seed, public_from_private
 from crypto.sealing import OVERHEAD, VERSION, open_sealed, seal
 
@@ -67,3 +67,8 @@ def test_key_pair_from_seed_is_deterministic():
     assert a == keypair_from_seed(b"\x07" * 32)
     assert public_from_private(a.private) == a.public
     assert a.private.hex() not in repr(a)
+
+
+def test_sealing_to_a_low_order_public_key_is_a_crypto_error():
+    with pytest.raises(CryptoError):
+        seal(bytes(32), b"k", b"c")

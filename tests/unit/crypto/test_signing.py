@@ -1,7 +1,7 @@
 import pytest
 
 from crypto import signing
-from crypto.errors import InvalidSignatureError, UnsupportedVersionError
+from crypto.errors import CryptoError, InvalidSignatureError, UnsupportedVersionError
 
 from .conftest import every_bit_flip
 
@@ -39,3 +39,14 @@ def test_key_pair_round_trips_from_private_bytes():
     key = signing.generate_signing_key()
     assert signing.signing_key_from_private(key.private) == key
     assert key.private.hex() not in repr(key)
+
+
+def test_a_wrong_size_signing_key_is_a_crypto_error():
+    with pytest.raises(CryptoError):
+        signing.sign(b"short", b"m", b"c")
+
+
+def test_verify_accepts_bytearray_keys():
+    key = signing.generate_signing_key()
+    sig = signing.sign(key.private, b"m", b"c")
+    signing.verify(bytearray(key.public), bytearray(sig), b"m", b"c")

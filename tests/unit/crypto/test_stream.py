@@ -1,3 +1,4 @@
+import gc
 import io
 import random
 import struct
@@ -69,14 +70,14 @@ def test_writer_output_does_not_depend_on_how_writes_are_split(data, cuts, chunk
     whole = io.BytesIO()
     w = stream.EncryptingWriter._with_salt(KEY, whole, AAD, chunk_size, salt)
     w.write(data)
-    w.close()
+    w.finish()
     pieces = io.BytesIO()
     w = stream.EncryptingWriter._with_salt(KEY, pieces, AAD, chunk_size, salt)
     last = 0
     for cut in [*sorted(c % (len(data) + 1) for c in cuts), len(data)]:
         w.write(data[last:cut])
         last = cut
-    w.close()
+    w.finish()
     assert pieces.getvalue() == whole.getvalue()
     assert _decrypt(whole.getvalue()) == data
 
@@ -116,7 +117,7 @@ def test_the_writer_emits_ciphertext_as_data_arrives():
         w.write(b"a" * 64)
     # All but the held-back last chunk are already out: memory stays at one chunk.
     assert len(sink.getvalue()) == stream.HEADER_BYTES + 9 * (64 + stream.TAG_BYTES)
-    w.close()
+    w.finish()
     assert _decrypt(sink.getvalue()) == b"a" * 640
 
 
@@ -125,17 +126,120 @@ def test_plaintext_never_appears_in_the_ciphertext():
     assert b"CANARY" not in stream.encrypt_bytes(KEY, canary, AAD, chunk_size=64)
 
 
-def test_unclosed_writer_output_is_rejected():
+def test_unfinished_writer_output_is_rejected_even_after_garbage_collection():
     sink = io.BytesIO()
     w = stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16)
     w.write(b"x" * 100)
+    del w
+    gc.collect()
     with pytest.raises(DecryptionError):
         _decrypt(sink.getvalue())
 
 
+def test_an_upload_interrupted_inside_a_with_block_is_not_sealed():
+    sink = io.BytesIO()
+    with pytest.raises(ConnectionError), stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16) as w:
+        w.write(b"A" * 40)
+        raise ConnectionError("client went away")
+    assert not w.sealed
+    with pytest.raises(DecryptionError):
+        _decrypt(sink.getvalue())
+
+
+def test_a_with_block_that_completes_seals_the_stream():
+    sink = io.BytesIO()
+    with stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16) as w:
+        w.write(b"A" * 40)
+    assert w.sealed
+    assert _decrypt(sink.getvalue()) == b"A" * 40
+
+
+def test_close_without_finish_aborts_and_finish_twice_is_an_error():
+    sink = io.BytesIO()
+    w = stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16)
+    w.write(b"A" * 20)
+    w.close()
+    with pytest.raises(ValueError):
+        w.finish()
+    with pytest.raises(DecryptionError):
+        _decrypt(sink.getvalue())
+
+
+def test_a_source_that_fails_midway_leaves_no_readable_stream():
+    class Failing(io.RawIOBase):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b):  # type: ignore[override]
+            self.calls += 1
+            if self.calls > 2:
+                raise OSError("disk error")
+            b[:16] = b"z" * 16
+            return 16
+
+    sink = io.BytesIO()
+    with pytest.raises(OSError):
+        stream.encrypt_stream(KEY, Failing(), sink, AAD, chunk_size=16)
+    gc.collect()
+    with pytest.raises(DecryptionError):
+        _decrypt(sink.getvalue())
+
+
+def test_a_non_blocking_source_with_no_data_is_not_taken_for_the_end():
+    class NotReady(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b):  # type: ignore[override]
+            return None
+
+    with pytest.raises(CryptoError):
+        stream.encrypt_stream(KEY, NotReady(), io.BytesIO(), AAD, chunk_size=16)
+
+
+def test_short_writes_of_a_raw_sink_lose_nothing():
+    class Trickle:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, b) -> int:
+            piece = bytes(b[:5])
+            self.data += piece
+            return len(piece)
+
+    sink = Trickle()
+    w = stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16)
+    w.write(b"q" * 50)
+    w.finish()
+    assert _decrypt(bytes(sink.data)) == b"q" * 50
+
+
+def test_a_failing_sink_breaks_the_writer_so_no_nonce_is_used_twice():
+    class Flaky:
+        def __init__(self) -> None:
+            self.fail = False
+
+        def write(self, b) -> int:
+            if self.fail:
+                raise OSError("full")
+            return len(b)
+
+    sink = Flaky()
+    w = stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16)
+    sink.fail = True
+    with pytest.raises(OSError):
+        w.write(b"a" * 40)
+    sink.fail = False
+    with pytest.raises(ValueError):
+        w.write(b"b" * 40)
+
+
 def test_write_after_close_is_an_error():
     w = stream.EncryptingWriter(KEY, io.BytesIO(), AAD)
-    w.close()
+    w.finish()
     with pytest.raises(ValueError):
         w.write(b"late")
 
@@ -228,10 +332,35 @@ def test_an_empty_stream_is_one_final_empty_chunk():
     assert _decrypt(blob) == b""
 
 
-def test_an_empty_chunk_after_data_is_refused():
-    header, chunks = _chunks(stream.encrypt_bytes(KEY, b"x" * 16, AAD, chunk_size=16), 16)
+def test_an_empty_final_chunk_after_data_is_refused():
+    # A correctly sealed empty final chunk after a full one: only the length guard stops it.
+    sink = io.BytesIO()
+    w = stream.EncryptingWriter(KEY, sink, AAD, chunk_size=16)
+    w._emit(b"x" * 16, 16, last=False)
+    w._emit(b"", 0, last=True)
     with pytest.raises(DecryptionError):
-        _decrypt(header + chunks[0] + chunks[0][-16:])
+        _decrypt(sink.getvalue())
+
+
+def test_a_reader_error_sticks_and_wipes_unverified_plaintext():
+    blob = bytearray(stream.encrypt_bytes(KEY, b"1" * 16 + b"2" * 16, AAD, chunk_size=16))
+    blob[-1] ^= 1
+    reader = stream.DecryptingReader(KEY, io.BytesIO(bytes(blob)), AAD)
+    assert reader.read(16) == b"1" * 16
+    with pytest.raises(DecryptionError):
+        reader.read(16)
+    assert b"2" not in reader._plain
+    with pytest.raises(DecryptionError):
+        reader.read(16)
+
+
+def test_retrying_after_an_appended_byte_still_fails():
+    blob = stream.encrypt_bytes(KEY, b"1" * 16 + b"2" * 16, AAD, chunk_size=16) + b"\x00"
+    reader = stream.DecryptingReader(KEY, io.BytesIO(blob), AAD)
+    with pytest.raises(DecryptionError):
+        reader.read()
+    with pytest.raises(DecryptionError):
+        reader.read()
 
 
 def test_chunk_size_out_of_range_is_refused_at_write():

@@ -50,7 +50,7 @@ def test_stream_vector(v):
     out = io.BytesIO()
     w = stream.EncryptingWriter._with_salt(h(v["key"]), out, h(v["aad"]), v["chunk_size"], h(v["salt"]))
     w.write(h(v["plaintext"]))
-    w.close()
+    w.finish()
     assert out.getvalue() == h(v["blob"])
     assert stream.decrypt_bytes(h(v["key"]), h(v["blob"]), h(v["aad"])) == h(v["plaintext"])
 
