@@ -1,0 +1,53 @@
+"""Haechi's Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app import db
+from app.extensions import csrf, login_manager
+from config import Settings, load_secrets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from ``settings`` (default: the environment)."""
+    settings = settings or Settings.from_env()
+    secrets = load_secrets(settings.instance_path)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=secrets.session_secret,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        # Flask's own signed cookie carries only the CSRF token and the language.
+        SESSION_COOKIE_NAME="haechi_prefs",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.https,
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.https,
+    )
+    app.extensions["haechi.settings"] = settings
+    app.extensions["haechi.secrets"] = secrets
+
+    db.init_app(app, db.make_engine(settings.database_url))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app.web import init_web
+
+    init_web(app)
+
+    from app.staff import init_staff
+
+    init_staff(app)
+    return app

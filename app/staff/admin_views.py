@@ -1,0 +1,158 @@
+"""Admin pages: create and disable users, set roles; propose and remove team members.
+
+Admins manage accounts but hold no team key: adding someone to a team is a
+proposal that a confirmed member of that team completes (home page).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.authz import staff_required
+from app.db import get_session
+from app.models.staff import Role, StaffUser
+from app.runtime import get_settings
+from app.staff import keyring, service, teams
+from app.staff.current import current_private_key
+from app.staff.errors import DuplicateUser, InvalidCredentials, NotATeamMember, UnknownTeam, UnknownUser, WeakPassword
+from app.staff.forms import ConfirmForm, UserCreateForm, UserEditForm
+
+bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin")
+
+
+def _user_or_404(user_id: int) -> StaffUser:
+    try:
+        return service.get_user(get_session(), user_id)
+    except UnknownUser:
+        abort(404)
+
+
+@bp.route("/users")
+@staff_required(Role.ADMIN)
+def users() -> str:
+    """Every staff account with its roles and state."""
+    rows = get_session().scalars(select(StaffUser).order_by(StaffUser.username)).all()
+    return render_template("staff/admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def user_new() -> str | WerkzeugResponse:
+    """Create an account; the person enrols TOTP at first login."""
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = service.create_user(
+                db, get_settings(), username=form.username.data or "", display_name=form.display_name.data or "",
+                password=form.password.data or "", email=form.email.data or None,
+                roles={Role(r) for r in form.roles.data or []},
+            )
+        except DuplicateUser:
+            form.username.errors = [_("This username is taken.")]
+        except WeakPassword as exc:
+            form.password.errors = [_("This password is too weak: %(why)s", why=str(exc))]
+        except InvalidCredentials:
+            form.username.errors = [_("Enter a username of 1 to 100 characters.")]
+        else:
+            db.commit()
+            flash(_("User %(name)s created.", name=user.username), "info")
+            return redirect(url_for("staff_admin.users"))
+    return render_template("staff/admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def user_edit(user_id: int) -> str | WerkzeugResponse:
+    """Change name, roles, and whether the account is active (disabling ends its sessions)."""
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()
+    if request.method == "GET":
+        form.roles.data = [r.value for r in user.role_set]
+        form.active.data = user.is_active
+    if form.validate_on_submit():
+        db = get_session()
+        new_roles = {Role(r) for r in form.roles.data or []}
+        if user.id == current_user.id and (Role.ADMIN not in new_roles or not form.active.data):
+            flash(_("You cannot remove your own administrator role or disable yourself."), "error")
+        else:
+            user.display_name = form.display_name.data or user.display_name
+            user.email = form.email.data or None
+            service.set_roles(user, new_roles)
+            service.set_active(db, user, bool(form.active.data))
+            db.commit()
+            flash(_("Saved."), "info")
+            return redirect(url_for("staff_admin.users"))
+    return render_template("staff/admin/user_edit.html", form=form, user=user)
+
+
+@bp.route("/teams")
+@staff_required(Role.ADMIN, Role.SUPERVISOR)
+def team_list() -> str:
+    """Teams with confirmed and proposed members."""
+    db = get_session()
+    all_users = db.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.username)).all()
+    return render_template("staff/admin/teams.html", teams=teams.list_teams(db), users=all_users, form=ConfirmForm())
+
+
+@bp.route("/teams/<int:team_id>/propose", methods=["POST"])
+@staff_required(Role.ADMIN)
+def team_propose(team_id: int) -> WerkzeugResponse:
+    """Propose a member; a confirmed member of the team seals the team key to them."""
+    db = get_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        team = teams.get_team(db, team_id)
+        user = service.get_user(db, int(request.form.get("user_id", "0")))
+    except (UnknownTeam, UnknownUser, ValueError):
+        abort(404)
+    teams.propose_member(db, team, user, current_user)
+    db.commit()
+    flash(_("%(user)s proposed for %(team)s. A member of the team must confirm.", user=user.username,
+            team=team.name), "info")
+    return redirect(url_for("staff_admin.team_list"))
+
+
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/confirm", methods=["POST"])
+@staff_required()
+def team_confirm(team_id: int, user_id: int) -> WerkzeugResponse:
+    """A confirmed member shares the team key with a proposed member (four eyes)."""
+    db = get_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        team = teams.get_team(db, team_id)
+        user = service.get_user(db, user_id)
+        key = teams.open_team_key_for(team, current_user, current_private_key())
+        teams.confirm_member(team, key, user, current_user)
+    except (UnknownTeam, UnknownUser):
+        abort(404)
+    except NotATeamMember:
+        abort(403)
+    db.commit()
+    flash(_("%(user)s can now open %(team)s's cases.", user=user.username, team=team.name), "info")
+    return redirect(url_for("staff_auth.home"))
+
+
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/remove", methods=["POST"])
+@staff_required(Role.ADMIN, Role.SUPERVISOR)
+def team_remove(team_id: int, user_id: int) -> WerkzeugResponse:
+    """Remove a member; the team is re-keyed now if I hold its key, else at a member's next login."""
+    db = get_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        team = teams.get_team(db, team_id)
+        user = service.get_user(db, user_id)
+    except (UnknownTeam, UnknownUser):
+        abort(404)
+    key = keyring.open_team_key(team, current_user, current_private_key())
+    teams.remove_member(db, team, user, key)
+    db.commit()
+    flash(_("%(user)s removed from %(team)s.", user=user.username, team=team.name), "info")
+    return redirect(url_for("staff_admin.team_list"))

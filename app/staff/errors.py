@@ -1,0 +1,45 @@
+"""Errors of the staff area, caught at the edge (views and CLI)."""
+
+
+class StaffError(Exception):
+    """Base class of staff-area errors."""
+
+
+class InvalidCredentials(StaffError):
+    """Username or password wrong, or the account is disabled (one message for all)."""
+
+
+class AccountLocked(StaffError):
+    """Too many failed attempts; the account is locked for a while."""
+
+
+class InvalidTotp(StaffError):
+    """The one-time code is wrong, expired or already used."""
+
+
+class SessionInvalid(StaffError):
+    """The staff session is missing, expired or does not open."""
+
+
+class WeakPassword(StaffError):
+    """The new password does not meet the password rules."""
+
+
+class DuplicateUser(StaffError):
+    """A user with that username already exists."""
+
+
+class NotATeamMember(StaffError):
+    """The acting user holds no key of this team, so cannot share it."""
+
+
+class RecoveryKeyMissing(StaffError):
+    """No organisation recovery key is configured yet (run `flask recovery init`)."""
+
+
+class UnknownUser(StaffError):
+    """No such staff user."""
+
+
+class UnknownTeam(StaffError):
+    """No such team."""

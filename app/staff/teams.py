@@ -1,0 +1,170 @@
+"""Teams and their keys: create, propose and confirm members, remove and re-key.
+
+Adding a member needs someone who holds the team key (a confirmed member, or
+the setup CLI that just made the key, or the offline recovery key): an admin
+can *propose* a membership but cannot grant one alone, so an admin never
+reaches case content by role alone (DESIGN.md section 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
+from app.staff import keyring
+from app.staff.errors import NotATeamMember, UnknownTeam
+from crypto import generate_keypair, open_sealed
+
+# Re-sealing hooks for everything sealed to a team (case key grants arrive with
+# the case model): each gets (session, team, old_private, new_public, new_version).
+ResealHook = Callable[[Session, Team, bytes, bytes, int], None]
+RESEAL_HOOKS: list[ResealHook] = []
+
+
+def get_team(session: Session, team_id: int) -> Team:
+    """Load a team or raise :class:`UnknownTeam`."""
+    team = session.get(Team, team_id)
+    if team is None:
+        raise UnknownTeam(str(team_id))
+    return team
+
+
+def find_team(session: Session, name: str) -> Team | None:
+    """Find a team by its name."""
+    return session.scalars(select(Team).where(Team.name == name)).first()
+
+
+def list_teams(session: Session) -> list[Team]:
+    """All teams, by name."""
+    return list(session.scalars(select(Team).order_by(Team.name)))
+
+
+def create_team(session: Session, name: str, kind: TeamKind, members: list[StaffUser]) -> tuple[Team, bytes]:
+    """Create a team key pair, sealed to recovery and to each initial member.
+
+    Returns the team and its private key (for the caller to add more members now).
+    """
+    recovery = keyring.recovery_public_key(session)
+    keys = generate_keypair()
+    team = Team(name=name, kind=kind.value, public_key=keys.public, key_version=1, rekey_pending=False,
+                recovery_sealed_key_ct=b"")
+    session.add(team)
+    session.flush()
+    team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)
+    for user in members:
+        _confirm(team, keys.private, user, proposed_by=None)
+    session.flush()
+    return team, keys.private
+
+
+def propose_member(session: Session, team: Team, user: StaffUser, proposed_by: StaffUser | None) -> TeamMembership:
+    """Record a membership without its key (an admin's proposal); a member confirms it."""
+    existing = _membership(team, user)
+    if existing is not None:
+        return existing
+    m = TeamMembership(team=team, user=user, sealed_team_key_ct=None, key_version=None,
+                       proposed_by_id=proposed_by.id if proposed_by else None)
+    session.add(m)
+    session.flush()
+    return m
+
+
+def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_by: StaffUser | None) -> TeamMembership:
+    """Seal the team key to ``user``, making the membership effective.
+
+    The confirming member must not be the proposer-beneficiary: nobody
+    confirms their own membership.
+    """
+    if confirmed_by is not None and confirmed_by.id == user.id:
+        raise NotATeamMember("nobody confirms their own membership")
+    return _confirm(team, team_private, user, proposed_by=None)
+
+
+def add_member_with_key(session: Session, team: Team, team_private: bytes, user: StaffUser,
+                        actor: StaffUser | None) -> TeamMembership:
+    """Propose and confirm at once, by someone who holds the team key."""
+    propose_member(session, team, user, actor)
+    return confirm_member(team, team_private, user, actor)
+
+
+def open_team_key_for(team: Team, user: StaffUser, user_private: bytes) -> bytes:
+    """The team private key as ``user`` holds it, or :class:`NotATeamMember`."""
+    key = keyring.open_team_key(team, user, user_private)
+    if key is None:
+        raise NotATeamMember(team.name)
+    return key
+
+
+def open_team_key_with_recovery(team: Team, recovery_private: bytes) -> bytes:
+    """The team private key opened with the offline recovery key (`flask recovery`, setup CLI)."""
+    return open_sealed(recovery_private, team.recovery_sealed_key_ct,
+                       keyring.team_key_context(team.id, team.key_version))
+
+
+def remove_member(session: Session, team: Team, user: StaffUser, team_private: bytes | None) -> None:
+    """Remove a member; re-key at once when the caller holds the key, else mark a re-key pending."""
+    m = _membership(team, user)
+    if m is not None:
+        team.memberships.remove(m)
+        session.delete(m)
+        session.flush()
+    if team_private is None:
+        team.rekey_pending = True
+    else:
+        rekey(session, team, team_private)
+
+
+def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
+    """Give the team a new key pair; seal it to every remaining confirmed member and to recovery.
+
+    Everything sealed to the old key is re-sealed through :data:`RESEAL_HOOKS`,
+    so a removed member's copy of the old team key opens nothing new.
+    """
+    recovery = keyring.recovery_public_key(session)
+    keys = generate_keypair()
+    new_version = team.key_version + 1
+    for hook in RESEAL_HOOKS:
+        hook(session, team, old_private, keys.public, new_version)
+    team.public_key = keys.public
+    team.key_version = new_version
+    team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)
+    for m in team.memberships:
+        if m.sealed_team_key_ct is not None:
+            m.sealed_team_key_ct = keyring.seal_team_key_to(team, keys.private, m.user.public_key)
+            m.key_version = new_version
+    team.rekey_pending = False
+    session.flush()
+    return keys.private
+
+
+def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes) -> int:
+    """At a member's login: re-key every team of theirs whose re-key is pending."""
+    done = 0
+    for m in list(user.memberships):
+        team = m.team
+        if team.rekey_pending and m.sealed_team_key_ct is not None:
+            key = keyring.open_team_key(team, user, user_private)
+            if key is not None:
+                rekey(session, team, key)
+                done += 1
+    return done
+
+
+def _membership(team: Team, user: StaffUser) -> TeamMembership | None:
+    for m in team.memberships:
+        if m.user_id == user.id:
+            return m
+    return None
+
+
+def _confirm(team: Team, team_private: bytes, user: StaffUser, proposed_by: StaffUser | None) -> TeamMembership:
+    m = _membership(team, user)
+    if m is None:
+        m = TeamMembership(team=team, user=user, proposed_by_id=proposed_by.id if proposed_by else None)
+        team.memberships.append(m)
+    m.sealed_team_key_ct = keyring.seal_team_key_to(team, team_private, user.public_key)
+    m.key_version = team.key_version
+    return m

@@ -1,0 +1,147 @@
+"""Settings: one frozen dataclass built from the environment, with safe defaults.
+
+Secrets live in the instance folder (``HAECHI_INSTANCE``, default ``./instance``),
+written on first start with mode 0600, never in the database or the repo:
+a stolen database alone must not yield the session secret, the receipt salt
+or the audit signing key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from crypto.kdf import Argon2Params
+from crypto.signing import generate_signing_key
+
+ROOT = Path(__file__).resolve().parent
+SECRET_FILES = {
+    # name: (size in bytes, what it defends)
+    "session_secret": 32,  # signs Flask's cookie (CSRF token, language); not the staff session key
+    "receipt_salt": 32,  # salts every receipt derivation; without it a DB thief cannot guess receipts
+    "audit_signing_key": 32,  # Ed25519 private key for audit checkpoints
+    "protection_key": 32,  # HMAC key of protected persons' blind index
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the app refuses to start."""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The instance folder's secrets, loaded once at start."""
+
+    session_secret: bytes
+    receipt_salt: bytes
+    audit_signing_key: bytes
+    protection_key: bytes
+
+    def __repr__(self) -> str:
+        return "Secrets(…)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of Haechi. Tests build one directly; production uses :meth:`from_env`."""
+
+    instance_path: Path
+    database_url: str
+    testing: bool = False
+    https: bool = False
+    argon2: Argon2Params = field(default_factory=Argon2Params)
+    default_locale: str = "ko"
+    locales: tuple[str, ...] = ("ko", "en")
+    staff_idle_minutes: int = 30
+    staff_absolute_hours: int = 12
+    login_lockout_after: int = 5
+    login_lockout_minutes: int = 15
+    totp_issuer: str = "Haechi"
+    redis_url: str | None = None
+    max_upload_bytes: int = 200 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.testing:
+            # DESIGN.md section 4: a deployment never runs below 64 MiB / 2 passes.
+            self.argon2.check_production()
+        if self.default_locale not in self.locales:
+            raise ConfigError("HAECHI_DEFAULT_LOCALE must be one of the supported locales")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``HAECHI_*`` and ``DATABASE_URL``; defaults give the embedded SQLite setup."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("HAECHI_INSTANCE", str(ROOT / "instance"))).resolve()
+        url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'haechi.sqlite3'}"
+        return cls(
+            instance_path=instance,
+            database_url=url,
+            https=_flag(env, "HAECHI_HTTPS", False),
+            argon2=Argon2Params(
+                memory_kib=_int(env, "HAECHI_ARGON2_MEMORY_KIB", Argon2Params.memory_kib),
+                iterations=_int(env, "HAECHI_ARGON2_ITERATIONS", Argon2Params.iterations),
+                lanes=_int(env, "HAECHI_ARGON2_LANES", Argon2Params.lanes),
+            ),
+            default_locale=env.get("HAECHI_DEFAULT_LOCALE", "ko"),
+            staff_idle_minutes=_int(env, "HAECHI_STAFF_IDLE_MINUTES", 30),
+            staff_absolute_hours=_int(env, "HAECHI_STAFF_ABSOLUTE_HOURS", 12),
+            redis_url=env.get("REDIS_URL") or None,
+            max_upload_bytes=_int(env, "HAECHI_MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_secrets(instance_path: Path) -> Secrets:
+    """Read the instance secrets, creating any missing one (mode 0600, folder 0700)."""
+    secrets_dir = instance_path / "secrets"
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(instance_path, 0o700)
+    os.chmod(secrets_dir, 0o700)
+    values: dict[str, bytes] = {}
+    for name, size in SECRET_FILES.items():
+        path = secrets_dir / name
+        if not path.exists():
+            value = generate_signing_key().private if name == "audit_signing_key" else os.urandom(size)
+            _write_private(path, value)
+        values[name] = path.read_bytes()
+        if len(values[name]) != size:
+            raise ConfigError(f"instance secret {path} is damaged (expected {size} bytes)")
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"instance secret {path} is readable by others; chmod 600 it")
+    return Secrets(**values)
+
+
+def _write_private(path: Path, value: bytes) -> None:
+    # O_EXCL: two workers starting at once cannot both write (and disagree on) a secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(value)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
