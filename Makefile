@@ -21,7 +21,7 @@ run: $(DEV)
 	@echo "The web application arrives with the Flask foundation (issue 3); 'make test' and 'make bench' work now."
 
 test: $(DEV)
-	$(BIN)/ruff check crypto tests bench
+	$(BIN)/ruff check crypto app tests bench config.py wsgi.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

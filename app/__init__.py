@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from app import db
+from app.authz import public
 from app.extensions import csrf, login_manager
 from config import Settings, load_secrets
 
@@ -50,4 +51,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.staff import init_staff
 
     init_staff(app)
+    # Static files (CSS) are public like the landing page; every other route declares its rule.
+    app.view_functions["static"] = public(app.view_functions["static"])
     return app

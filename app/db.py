@@ -7,7 +7,7 @@ One session per request, opened lazily on ``g`` and closed on teardown
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, LargeBinary, MetaData, String, event, types
@@ -57,7 +57,7 @@ class Base(DeclarativeBase):
     """Declarative base of every model, with a naming convention for constraints."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime, bytes: LargeBinary}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, bytes: LargeBinary}
 
 
 def utcnow() -> dt.datetime:

@@ -7,6 +7,7 @@ proposal that a confirmed member of that team completes (home page).
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -41,7 +42,7 @@ def users() -> str:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
-def user_new() -> str | WerkzeugResponse:
+def user_new() -> ResponseReturnValue:
     """Create an account; the person enrols TOTP at first login."""
     form = UserCreateForm()
     if form.validate_on_submit():
@@ -67,7 +68,7 @@ def user_new() -> str | WerkzeugResponse:
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
-def user_edit(user_id: int) -> str | WerkzeugResponse:
+def user_edit(user_id: int) -> ResponseReturnValue:
     """Change name, roles, and whether the account is active (disabling ends its sessions)."""
     user = _user_or_404(user_id)
     form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()

@@ -5,6 +5,7 @@ No Flask request objects here: callers pass the session, settings and clock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -142,10 +143,8 @@ def authenticate(
     """
     user = find_user(session, username)
     if user is None or not user.is_active:
-        try:
+        with contextlib.suppress(CryptoError):
             passwords.unwrap(password, _dummy_blob(settings))
-        except CryptoError:
-            pass
         raise InvalidCredentials()
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLocked(user.locked_until.isoformat())

@@ -133,7 +133,8 @@ def purge_expired(session: Session, settings: Settings, now: dt.datetime) -> int
 
 def store_pending_totp(opened: OpenedSession, secret: str) -> None:
     """Keep a TOTP secret being enrolled, encrypted under the session key."""
-    opened.row.pending_totp_ct = aead.encrypt(opened.session_key, secret.encode(), b"pending-totp" + opened.row.token_hash)
+    aad = b"pending-totp" + opened.row.token_hash
+    opened.row.pending_totp_ct = aead.encrypt(opened.session_key, secret.encode(), aad)
 
 
 def pending_totp(opened: OpenedSession) -> str | None:
@@ -141,6 +142,7 @@ def pending_totp(opened: OpenedSession) -> str | None:
     if opened.row.pending_totp_ct is None:
         return None
     try:
-        return aead.decrypt(opened.session_key, opened.row.pending_totp_ct, b"pending-totp" + opened.row.token_hash).decode()
+        aad = b"pending-totp" + opened.row.token_hash
+        return aead.decrypt(opened.session_key, opened.row.pending_totp_ct, aad).decode()
     except CryptoError:
         return None

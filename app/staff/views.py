@@ -8,13 +8,14 @@ import io
 import qrcode
 import qrcode.image.svg
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.authz import public, staff_required
 from app.db import get_session, utcnow
-from app.models.staff import SessionStage
+from app.models.staff import SessionStage, TeamMembership
 from app.runtime import get_settings
 from app.staff import service, sessions, teams
 from app.staff.current import current_session
@@ -49,7 +50,7 @@ def _pending(stage: SessionStage) -> sessions.OpenedSession | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login() -> str | WerkzeugResponse:
+def login() -> ResponseReturnValue:
     """Step 1: username and password (which opens the user's private key)."""
     if current_user.is_authenticated:
         return redirect(url_for("staff_auth.home"))
@@ -76,7 +77,7 @@ def login() -> str | WerkzeugResponse:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
-def code() -> str | WerkzeugResponse:
+def code() -> ResponseReturnValue:
     """Step 2: the one-time code; success replaces the pending session with an active one."""
     opened = _pending(SessionStage.TOTP_VERIFY)
     if opened is None:
@@ -102,7 +103,7 @@ def code() -> str | WerkzeugResponse:
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @public
-def enrol() -> str | WerkzeugResponse:
+def enrol() -> ResponseReturnValue:
     """First login: scan a QR code into an authenticator app and confirm with a code."""
     opened = _pending(SessionStage.TOTP_ENROL)
     if opened is None:
@@ -168,7 +169,7 @@ def home() -> str:
     """The staff start page: who I am, my teams, memberships waiting for my confirmation."""
     db = get_session()
     my_teams = [m for m in current_user.memberships]
-    to_confirm = []
+    to_confirm: list[TeamMembership] = []
     for m in my_teams:
         if m.is_confirmed:
             to_confirm.extend(p for p in m.team.memberships if not p.is_confirmed and p.user_id != current_user.id)
@@ -178,7 +179,7 @@ def home() -> str:
 
 @bp.route("/password", methods=["GET", "POST"])
 @staff_required()
-def password() -> str | WerkzeugResponse:
+def password() -> ResponseReturnValue:
     """Change my password: the private key is re-wrapped; other sessions end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():

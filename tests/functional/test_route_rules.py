@@ -1,0 +1,42 @@
+"""Every route declares who may use it (explicit authorisation rule), and staff routes enforce it."""
+
+from __future__ import annotations
+
+from app.authz import PUBLIC, STAFF, rule_of
+from app.models.staff import Role
+
+
+def test_every_endpoint_declares_an_authorisation_rule(app):
+    missing = [ep for ep, view in app.view_functions.items() if rule_of(view) is None]
+    assert missing == []
+
+
+def test_public_endpoints_are_exactly_the_expected_ones(app):
+    public = {ep for ep, view in app.view_functions.items() if rule_of(view) == PUBLIC}
+    assert public == {"static", "web.index", "web.healthz", "web.set_language",
+                      "staff_auth.login", "staff_auth.code", "staff_auth.enrol"}
+
+
+def _staff_get_routes(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        r = rule_of(view)
+        if isinstance(r, tuple) and r[0] == STAFF and "GET" in rule.methods:
+            url = rule.rule.replace("<int:user_id>", "1").replace("<int:team_id>", "1")
+            yield rule.endpoint, url, r[1]
+
+
+def test_each_staff_page_answers_every_role_as_its_rule_says(staff, client):
+    admin = staff.create("root", Role.ADMIN)  # user id 1, so /users/1 exists
+    members = {role: staff.create(f"user-{role.value}", role) for role in Role}
+    members[Role.ADMIN] = admin
+    for role, member in members.items():
+        staff.login(member)
+        for endpoint, url, roles in _staff_get_routes(client.application):
+            status = client.get(url).status_code
+            allowed = not roles or role in roles
+            if allowed:
+                assert status in (200, 404), (role, endpoint, status)
+            else:
+                assert status == 403, (role, endpoint, status)
+        staff.logout()

@@ -1,0 +1,144 @@
+"""Language: Korean by default, English on explicit choice, and a switch that cannot redirect away."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from app.web.i18n import TRANSLATIONS_DIR, compile_translations
+from app.web.views import safe_next
+from tests.unit.web.helpers import choose_language, csrf_token_from
+
+KOREAN_HEADING = "해치: 안전하게 부패를 신고하세요"
+ENGLISH_HEADING = "Haechi: report corruption safely"
+
+
+def test_the_default_language_is_korean(client):
+    body = client.get("/").get_data(as_text=True)
+    assert '<html lang="ko">' in body
+    assert KOREAN_HEADING in body
+    assert ENGLISH_HEADING not in body
+
+
+def test_the_browser_language_is_not_used_without_an_explicit_choice(client):
+    body = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="ko">' in body
+    assert KOREAN_HEADING in body
+
+
+def test_choosing_english_switches_the_pages_to_english(client):
+    response = choose_language(client, "en")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    body = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in body
+    assert ENGLISH_HEADING in body
+    assert KOREAN_HEADING not in body
+
+
+def test_choosing_korean_again_switches_back(client):
+    choose_language(client, "en")
+    choose_language(client, "ko")
+    body = client.get("/").get_data(as_text=True)
+    assert '<html lang="ko">' in body
+    assert KOREAN_HEADING in body
+
+
+def test_the_choice_is_a_browser_session_cookie_not_a_lasting_one(client):
+    response = choose_language(client, "en")
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires" not in cookie
+    assert "Max-Age" not in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+
+
+def test_an_unsupported_language_is_refused_and_nothing_changes(client):
+    token = csrf_token_from(client)
+    response = client.post("/language", data={"csrf_token": token, "lang": "fr"})
+    assert response.status_code == 400
+    assert '<html lang="ko">' in client.get("/").get_data(as_text=True)
+
+
+def test_error_pages_follow_the_chosen_language(client):
+    assert "페이지를 찾을 수 없습니다" in client.get("/no-such-page").get_data(as_text=True)
+    choose_language(client, "en")
+    assert "Page not found" in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_the_switch_returns_to_a_local_page(client):
+    response = choose_language(client, "en", next_path="/healthz?probe=1")
+    assert response.headers["Location"] == "/healthz?probe=1"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/path",
+        "///evil.example",
+        "https://evil.example",
+        "http://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "evil.example",
+        "",
+    ],
+)
+def test_the_switch_never_redirects_to_another_site(client, target):
+    response = choose_language(client, "en", next_path=target)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (None, "/"),
+        ("/", "/"),
+        ("/report", "/report"),
+        ("/staff/cases?page=2", "/staff/cases?page=2"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https:evil.example", "/"),
+        ("/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"),
+        ("/\x7f", "/"),
+    ],
+)
+def test_safe_next_keeps_only_local_paths(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_every_korean_message_is_translated():
+    with (TRANSLATIONS_DIR / "ko" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="ko")
+    untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+    assert untranslated == []
+    assert len(catalog) > 10
+
+
+def test_compile_translations_writes_missing_or_stale_catalogues_only(tmp_path: Path):
+    target = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS_DIR, target, ignore=shutil.ignore_patterns("*.mo"))
+    po = target / "ko" / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+
+    written = compile_translations(target)
+    assert mo in written
+    assert mo.exists()
+    assert oct(mo.stat().st_mode & 0o777) == oct(0o644)
+
+    assert compile_translations(target) == []
+
+    later = mo.stat().st_mtime + 10
+    os.utime(po, (later, later))
+    assert compile_translations(target) == [mo]
+    assert not list(target.glob("*/LC_MESSAGES/.*.tmp"))
