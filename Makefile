@@ -7,7 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint clean
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test bench lint i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +21,25 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Set up (venv, install, migrate the embedded SQLite database in instance/),
+# create demo staff on the first run, and serve on http://127.0.0.1:5000.
 run: $(DEV)
-	@echo "The web application arrives with the Flask foundation (issue 3); 'make test' and 'make bench' work now."
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Lint, types, the whole suite on SQLite, then the database tests again on
+# PostgreSQL when one answers (TEST_DATABASE_URL, or 127.0.0.1:5432/test).
 test: $(DEV)
 	$(BIN)/ruff check crypto app tests bench config.py wsgi.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	@if $(BIN)/python -c "import sys; from tests.conftest import postgres_available as up; sys.exit(0 if up() else 1)"; then \
+		echo "PostgreSQL answers: running the database tests on it"; \
+		HAECHI_TEST_DB=postgresql $(BIN)/python -m pytest -m db; \
+	else \
+		echo "PostgreSQL does not answer at 127.0.0.1:5432 (or TEST_DATABASE_URL): skipped the PostgreSQL run"; \
+	fi
 
 bench: $(DEV)
 	$(BIN)/python -m bench
@@ -31,6 +47,11 @@ bench: $(DEV)
 lint: $(DEV)
 	$(BIN)/ruff check crypto tests bench
 	$(BIN)/mypy
+
+i18n: $(DEV)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d translations --no-fuzzy-matching --no-wrap --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -51,6 +51,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.staff import init_staff
 
     init_staff(app)
+
+    from app.schema_cli import db_cli
+
+    app.cli.add_command(db_cli)
     # Static files (CSS) are public like the landing page; every other route declares its rule.
     app.view_functions["static"] = public(app.view_functions["static"])
     return app

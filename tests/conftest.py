@@ -75,12 +75,10 @@ def pg_schema_url() -> Iterator[str]:
 
 
 def _create_schema(url: str) -> None:
-    from app.db import Base, make_engine
-    from app.models import __all__ as _models  # noqa: F401  (register every table)
+    """Build the schema the way production does: Alembic migrations, never create_all."""
+    from app.schema import upgrade
 
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    upgrade(url)
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +94,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if BACKEND == "postgresql":
         url = request.getfixturevalue("pg_schema_url")
         from app.db import Base, make_engine
+        from app.schema import upgrade
 
+        upgrade(url)  # a no-op once the run's schema is at head
         engine = make_engine(url)
-        Base.metadata.create_all(engine)
         yield url
         with engine.begin() as conn:
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

@@ -44,7 +44,7 @@ def test_secrets_are_created_once_with_mode_0600(tmp_path):
     assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
     assert load_secrets(tmp_path / "inst") == first
     assert len({first.session_secret, first.receipt_salt, first.audit_signing_key, first.protection_key}) == 4
-    assert "Secrets(…)" == repr(first)
+    assert repr(first) == "Secrets(…)"
 
 
 def test_a_secret_readable_by_others_is_refused(tmp_path):

@@ -1,0 +1,129 @@
+"""The monitoring bridge's bookkeeping: sources, imports that resume, records, quarantine.
+
+A record is kept once per (source, external id), so a replayed feed or a
+re-run import changes nothing; a bad record is quarantined with its raw bytes,
+never dropped. Raw and normalised payloads may name people, so they are
+stored encrypted (``*_ct``); only what correlation and queues need is plain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, ciphertext, intpk, str40, str200, timestamp, utcnow
+from app.models.cases import one_of
+
+
+class SourceKind(enum.StrEnum):
+    """What a bridge source feeds in."""
+
+    CHEONGBAEK = "cheongbaek"
+    PERSONNEL = "personnel"
+    TRAINING = "training"
+    SUPPORTER = "supporter"
+    IDEA = "idea"
+
+
+class ImportStatus(enum.StrEnum):
+    """Where an import stands; a ``running`` one left by a crash resumes from ``position``."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class BridgeSource(Base):
+    """A configured source with its adapter (registry key) and its HMAC key for signed requests."""
+
+    __tablename__ = "bridge_sources"
+    __table_args__ = (CheckConstraint(one_of("kind", SourceKind), name="kind"),)
+
+    id: Mapped[intpk]
+    name: Mapped[str40] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    adapter: Mapped[str40]
+    # Encrypted at rest: a database thief must not be able to forge signed feed requests.
+    hmac_key_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+
+class BridgeImport(Base):
+    """One run over a file or feed, with the position it reached so a crash resumes without loss."""
+
+    __tablename__ = "bridge_imports"
+    __table_args__ = (
+        CheckConstraint(one_of("status", ImportStatus), name="status"),
+        CheckConstraint("position >= 0 AND records_ok >= 0 AND records_bad >= 0", name="counters"),
+    )
+
+    id: Mapped[intpk]
+    source_id: Mapped[int] = mapped_column(ForeignKey("bridge_sources.id", ondelete="RESTRICT"), index=True)
+    label: Mapped[str200]  # file name or feed batch label
+    file_sha256: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # recognises the same file dropped again
+    status: Mapped[str] = mapped_column(String(20), default=ImportStatus.RUNNING.value)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)  # byte offset after the last committed record
+    records_ok: Mapped[int] = mapped_column(Integer, default=0)
+    records_bad: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    source: Mapped[BridgeSource] = relationship()
+
+
+class BridgeRecord(Base):
+    """A validated record, once per (source, external id), correlated into a case.
+
+    ``correlation_key`` is an HMAC of what ties records together (a task, an
+    account), so related records find each other without plaintext.
+    """
+
+    __tablename__ = "bridge_records"
+    __table_args__ = (UniqueConstraint("source_id", "external_id"),)
+
+    id: Mapped[intpk]
+    source_id: Mapped[int] = mapped_column(ForeignKey("bridge_sources.id", ondelete="RESTRICT"))
+    external_id: Mapped[str200]
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("bridge_imports.id", ondelete="SET NULL"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    scenario: Mapped[str | None] = mapped_column(String(40))  # Cheongbaek-e rule code: a category
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    occurred_on: Mapped[dt.date | None] = mapped_column(Date)
+    correlation_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    payload_ct: Mapped[ciphertext]
+    received_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    source: Mapped[BridgeSource] = relationship()
+
+
+class QuarantinedRecord(Base):
+    """A record that failed validation, kept with its raw bytes (encrypted) and the error.
+
+    ``error`` is plaintext for the admin's queue, so validators must describe
+    the fault without quoting field values.
+    """
+
+    __tablename__ = "quarantined_records"
+
+    id: Mapped[intpk]
+    source_id: Mapped[int] = mapped_column(ForeignKey("bridge_sources.id", ondelete="RESTRICT"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("bridge_imports.id", ondelete="SET NULL"), index=True)
+    position: Mapped[int | None] = mapped_column(BigInteger)  # where in the file, to find it again
+    raw_ct: Mapped[ciphertext]
+    error: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[timestamp] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]

@@ -1,0 +1,127 @@
+"""Legal and financial support for reporters: requests, decisions, the disbursement ledger, budgets.
+
+Money is whole won in BigInteger columns, never floats (rounding must not
+move a reporter's relief). The database refuses negative amounts where the
+law knows none; the ledger's "never more than approved" rule spans rows and
+lives in the support service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, intpk, str100, timestamp, utcnow, won
+from app.models.cases import one_of
+
+
+class SupportType(enum.StrEnum):
+    """Kinds of support (DESIGN.md section 7)."""
+
+    LEGAL_COUNSEL = "legal_counsel"
+    LITIGATION_COSTS = "litigation_costs"
+    RELIEF_MEDICAL = "relief_medical"
+    RELIEF_RELOCATION = "relief_relocation"
+    RELIEF_LOST_WAGES = "relief_lost_wages"
+    RELIEF_LEGAL_COSTS = "relief_legal_costs"
+    REWARD = "reward"
+    COMPENSATION = "compensation"
+
+
+class SupportStatus(enum.StrEnum):
+    """Where a support request stands."""
+
+    REQUESTED = "requested"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    PARTLY_APPROVED = "partly_approved"
+    REFUSED = "refused"
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+class SupportRequest(Base):
+    """A reporter's request for support, and the legal officer's decision on it.
+
+    Above a threshold a second approver signs too; the database only insists
+    that the two are different people.
+    """
+
+    __tablename__ = "support_requests"
+    __table_args__ = (
+        CheckConstraint(one_of("type", SupportType), name="type"),
+        CheckConstraint(one_of("status", SupportStatus), name="status"),
+        CheckConstraint("amount_requested >= 0", name="amount_requested"),
+        CheckConstraint("amount_approved >= 0", name="amount_approved"),
+        CheckConstraint("recovered_amount >= 0", name="recovered_amount"),
+        # The law caps a reward at 30 % of what was recovered; basis points keep it an integer.
+        CheckConstraint("reward_rate_bp BETWEEN 0 AND 3000", name="reward_rate_bp"),
+        CheckConstraint("second_approver_id IS NULL OR second_approver_id <> decided_by", name="four_eyes"),
+    )
+
+    id: Mapped[intpk]
+    # RESTRICT: a purge must decide what happens to financial records; they are never dropped by accident.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default=SupportStatus.REQUESTED.value, index=True)
+    amount_requested: Mapped[won]
+    amount_approved: Mapped[won | None]
+    recovered_amount: Mapped[won | None]
+    final_decision_on: Mapped[dt.date | None] = mapped_column(Date)  # reward input: final court/admin decision
+    reward_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="RESTRICT"))
+    decided_at: Mapped[dt.datetime | None]
+    second_approver_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="RESTRICT"))
+    reasons_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    details_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A reporter may file the request: keep the day, and a time only when staff file it.
+    requested_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime | None]
+
+    disbursements: Mapped[list[Disbursement]] = relationship(back_populates="support_request")
+
+
+class Disbursement(Base):
+    """One ledger entry paying (or reversing a payment of) an approved request.
+
+    Entries are never edited: a mistake is undone by a reversing entry with a
+    negative amount that points at the one it reverses, at most once.
+    """
+
+    __tablename__ = "disbursements"
+    __table_args__ = (
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
+            name="amount_sign",
+        ),
+    )
+
+    id: Mapped[intpk]
+    support_request_id: Mapped[int] = mapped_column(ForeignKey("support_requests.id", ondelete="RESTRICT"), index=True)
+    amount: Mapped[won]
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    payment_ref: Mapped[str100]
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id", ondelete="RESTRICT"), unique=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="RESTRICT"))
+    created_at: Mapped[timestamp] = mapped_column(default=utcnow)
+
+    support_request: Mapped[SupportRequest] = relationship(back_populates="disbursements")
+
+
+class SupportBudget(Base):
+    """The year's budget for one type of support, for the dashboard's spent-versus-budget view."""
+
+    __tablename__ = "support_budgets"
+    __table_args__ = (
+        UniqueConstraint("year", "support_type"),
+        CheckConstraint(one_of("support_type", SupportType), name="support_type"),
+        CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    id: Mapped[intpk]
+    year: Mapped[int] = mapped_column(Integer)
+    support_type: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[won]
