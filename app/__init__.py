@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask
@@ -18,6 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from ``settings`` (default: the environment)."""
     settings = settings or Settings.from_env()
     secrets = load_secrets(settings.instance_path)
+    # Threat: the development server's access log writes each client's IP address
+    # and the path it asked for; reporters' IPs are never logged (DESIGN.md section 5).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = Flask(
         __name__,
         instance_path=str(settings.instance_path),

@@ -96,3 +96,12 @@ def test_hsts_is_sent_only_when_served_over_https(test_settings):
 
 def test_no_hsts_over_plain_http(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_the_server_access_log_with_client_ips_is_off(app, client, caplog):
+    import logging
+
+    assert logging.getLogger("werkzeug").getEffectiveLevel() >= logging.WARNING
+    with caplog.at_level(logging.DEBUG):
+        client.get("/", environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert "203.0.113.77" not in caplog.text

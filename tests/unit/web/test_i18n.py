@@ -142,3 +142,31 @@ def test_compile_translations_writes_missing_or_stale_catalogues_only(tmp_path: 
     os.utime(po, (later, later))
     assert compile_translations(target) == [mo]
     assert not list(target.glob("*/LC_MESSAGES/.*.tmp"))
+
+
+def test_the_english_catalogue_holds_no_korean_text():
+    """An English page must not show Korean because a translation was copied into the wrong catalogue."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    hangul = re.compile("[\uac00-\ud7a3]")
+    path = Path(__file__).resolve().parents[3] / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    wrong = [m.id for m in catalog if m.id and isinstance(m.string, str) and hangul.search(m.string)
+             and not hangul.search(str(m.id))]
+    assert wrong == []
+
+
+def test_a_signed_in_staff_page_follows_the_chosen_language(app, client):
+    from app.models.staff import Role
+    from tests.functional.conftest import StaffAuth, csrf_token
+
+    staff = StaffAuth(app, client)
+    alice = staff.create("alice", Role.INTAKE)
+    page = client.get("/staff/login").get_data(as_text=True)
+    client.post("/language", data={"csrf_token": csrf_token(page), "lang": "en", "next": "/staff/login"})
+    staff.login(alice)
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "Welcome, Alice" in home and "환영합니다" not in home
