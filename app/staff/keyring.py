@@ -19,6 +19,11 @@ def team_key_context(team_id: int, key_version: int) -> bytes:
     return f"haechi/team-key/v1:{team_id}:{key_version}".encode()
 
 
+def case_key_context(case_id: int) -> bytes:
+    """Sealing context of a case key, whoever the grantee (team, user, reporter, recovery)."""
+    return f"haechi/case-key/v1:{case_id}".encode()
+
+
 def totp_context(user_id: int) -> bytes:
     """Sealing context of a user's TOTP secret."""
     return f"haechi/totp/v1:{user_id}".encode()

@@ -8,20 +8,14 @@ reaches case content by role alone (DESIGN.md section 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models.cases import CaseKeyGrant
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.staff import keyring
 from app.staff.errors import NotATeamMember, UnknownTeam
-from crypto import generate_keypair, open_sealed
-
-# Re-sealing hooks for everything sealed to a team (case key grants arrive with
-# the case model): each gets (session, team, old_private, new_public, new_version).
-ResealHook = Callable[[Session, Team, bytes, bytes, int], None]
-RESEAL_HOOKS: list[ResealHook] = []
+from crypto import generate_keypair, open_sealed, seal
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -120,14 +114,21 @@ def remove_member(session: Session, team: Team, user: StaffUser, team_private: b
 def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
     """Give the team a new key pair; seal it to every remaining confirmed member and to recovery.
 
-    Everything sealed to the old key is re-sealed through :data:`RESEAL_HOOKS`,
-    so a removed member's copy of the old team key opens nothing new.
+    Every case key sealed to the team is re-sealed to the new key (and the old
+    grant ciphertext overwritten), so a removed member's copy of the old team
+    key opens no grant that is stored from now on.
     """
     recovery = keyring.recovery_public_key(session)
     keys = generate_keypair()
     new_version = team.key_version + 1
-    for hook in RESEAL_HOOKS:
-        hook(session, team, old_private, keys.public, new_version)
+    grants = session.scalars(
+        select(CaseKeyGrant).where(CaseKeyGrant.grantee_kind == "team", CaseKeyGrant.team_id == team.id)
+    )
+    for grant in grants:
+        context = keyring.case_key_context(grant.case_id)
+        case_key = open_sealed(old_private, grant.sealed_key_ct, context)
+        grant.sealed_key_ct = seal(keys.public, case_key, context)
+        grant.key_version = new_version
     team.public_key = keys.public
     team.key_version = new_version
     team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)

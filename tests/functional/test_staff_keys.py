@@ -198,3 +198,40 @@ def test_session_keys_are_fresh_per_login(staff, client):
     second = base64.urlsafe_b64decode(_cookie(client))
     assert first[32:] != second[32:] and first[:32] != second[:32]
     assert len(aead.generate_key()) == 32
+
+
+def test_rekeying_reseals_every_case_key_granted_to_the_team(staff, app):
+    import datetime as d
+
+    from app.models.cases import Case, CaseKeyGrant, Department
+    from crypto import seal
+
+    alice = staff.create("alice", Role.INTAKE)
+    bob = staff.create("bob", Role.INTAKE)
+    team_id = staff.team("intake", TeamKind.INTAKE, alice, bob)
+    case_key = b"K" * 32
+    with app.app_context():
+        db = get_session()
+        team = db.get(Team, team_id)
+        dept = Department(code="FIN", name_ko="재정과", name_en="Finance", active=True)
+        case = Case(public_ref="HC-2026-000001", kind="report", source="web", status="received", department=dept,
+                    received_on=d.date(2026, 11, 28), ack_due_on=d.date(2026, 12, 5), report_type="corruption",
+                    channel="web")
+        db.add(case)
+        db.flush()
+        case.grants = [CaseKeyGrant(grantee_kind="team", team_id=team.id,
+                                    sealed_key_ct=seal(team.public_key, case_key, keyring.case_key_context(case.id)))]
+        db.commit()
+        a, b = db.get(StaffUser, alice.id), db.get(StaffUser, bob.id)
+        a_priv = passwords.unwrap(PASSWORD, a.wrapped_private_key_ct)
+        b_priv = passwords.unwrap(PASSWORD, b.wrapped_private_key_ct)
+        old_team_key = keyring.open_team_key(team, b, b_priv)
+        teams.remove_member(db, team, b, keyring.open_team_key(team, a, a_priv))
+        db.commit()
+        grant = db.scalars(__import__("sqlalchemy").select(CaseKeyGrant)).one()
+        assert grant.key_version == 2
+        context = keyring.case_key_context(case.id)
+        # Bob's old copy of the team key no longer opens the stored grant; Alice's new one does.
+        with pytest.raises(DecryptionError):
+            open_sealed(old_team_key, grant.sealed_key_ct, context)
+        assert open_sealed(keyring.open_team_key(team, a, a_priv), grant.sealed_key_ct, context) == case_key
