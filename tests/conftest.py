@@ -8,6 +8,7 @@ schema of its own, dropped at the end, so parallel runs never collide.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -57,21 +58,33 @@ def postgres_available() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the run."""
+@contextlib.contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema of its own, dropped afterwards.
+
+    Skips the calling test when PostgreSQL does not answer.
+    """
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable")
-    schema = f"haechi_test_{os.getpid()}_{secrets.token_hex(4)}"
+    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     admin = sa.create_engine(postgres_url())
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     base = postgres_url()
     sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """One schema for the whole PostgreSQL run; tests truncate it between them."""
+    with postgres_schema("haechi_test") as url:
+        yield url
 
 
 def _create_schema(url: str) -> None:

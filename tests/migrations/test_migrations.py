@@ -6,8 +6,6 @@ Each test runs on SQLite and, when it answers, on PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from app.models import (
     SupportRequest,
     Team,
 )
-from tests.conftest import postgres_available, postgres_url
+from tests.conftest import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,20 +38,8 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable")
-    name = f"haechi_mig_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-    base = postgres_url()
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("haechi_mig") as url:
+        yield url
 
 
 def _differences(url: str) -> list[object]:
