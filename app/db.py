@@ -7,6 +7,7 @@ One session per request, opened lazily on ``g`` and closed on teardown
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar
 
 from flask import Flask, current_app, g
@@ -58,6 +59,15 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, bytes: LargeBinary}
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """SQL of a CHECK that ``column`` holds one of ``values``, so a typo never reaches the database.
+
+    NULL passes (SQL's ``IN`` yields NULL), so nullable columns need nothing more.
+    """
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
 
 
 def utcnow() -> dt.datetime:

@@ -12,8 +12,7 @@ import enum
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, intpk, timestamp, utcnow
-from app.models.cases import one_of
+from app.db import Base, intpk, one_of, timestamp, utcnow
 
 
 class ActorKind(enum.StrEnum):

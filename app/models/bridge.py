@@ -24,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, ciphertext, intpk, str40, str200, timestamp, utcnow
-from app.models.cases import one_of
+from app.db import Base, ciphertext, intpk, one_of, str40, str200, timestamp, utcnow
 
 
 class SourceKind(enum.StrEnum):

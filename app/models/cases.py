@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
 
 from sqlalchemy import (
     BigInteger,
@@ -29,16 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, ciphertext, intpk, str40, str100, str200, timestamp, utcnow
-
-
-def one_of(column: str, values: Iterable[str]) -> str:
-    """SQL of a CHECK that ``column`` holds one of ``values``, so a typo never reaches the database.
-
-    NULL passes (SQL's ``IN`` yields NULL), so nullable columns need nothing more.
-    """
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
+from app.db import Base, ciphertext, intpk, one_of, str40, str100, str200, timestamp, utcnow
 
 
 class CaseKind(enum.StrEnum):

@@ -14,8 +14,7 @@ import enum
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, ciphertext, intpk, str40, timestamp, utcnow
-from app.models.cases import one_of
+from app.db import Base, ciphertext, intpk, one_of, str40, timestamp, utcnow
 
 
 class CheckInAnswer(enum.StrEnum):

@@ -14,8 +14,7 @@ import enum
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, intpk, str100, timestamp, utcnow, won
-from app.models.cases import one_of
+from app.db import Base, intpk, one_of, str100, timestamp, utcnow, won
 
 
 class SupportType(enum.StrEnum):
