@@ -172,9 +172,13 @@ class EncryptingWriter(io.RawIOBase):
 
     def finish(self) -> None:
         """Seal the final chunk (flag 1): the stream is complete and readable."""
+        self._finish_with(self._buf, self._pos)
+
+    def _finish_with(self, data: bytes | bytearray | memoryview, length: int) -> None:
+        """Seal ``data[:length]`` as the final chunk (``encrypt_stream`` hands its own buffer)."""
         if self._finished:
             raise ValueError("stream already finished or aborted")
-        self._emit(self._buf, self._pos, last=True)
+        self._emit(data, length, last=True)
         self._finished = True
         self._sealed = True
         self._buf = bytearray()
@@ -373,10 +377,8 @@ def encrypt_stream(
             lengths[1] = _readinto_full(source, bufs[1])
             last = lengths[1] == 0
         if last:
-            writer._buf, writer._pos = bufs[0], lengths[0]
-            writer._written = total + lengths[0]
-            writer.finish()
-            return writer.plaintext_bytes
+            writer._finish_with(bufs[0], lengths[0])
+            return total + lengths[0]
         writer._emit(bufs[0], lengths[0], last)
         total += lengths[0]
         bufs.reverse()

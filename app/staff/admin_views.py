@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.authz import staff_required
 from app.db import get_session
-from app.models.staff import Role, StaffUser
+from app.models.staff import Role, StaffUser, Team
 from app.runtime import get_settings
 from app.staff import keyring, service, teams
 from app.staff.current import current_private_key
@@ -29,6 +29,16 @@ def _user_or_404(user_id: int) -> StaffUser:
     try:
         return service.get_user(get_session(), user_id)
     except UnknownUser:
+        abort(404)
+
+
+def _posted_team_and_user(team_id: int, user_id: int) -> tuple[Team, StaffUser]:
+    """For the team buttons: a valid CSRF-protected POST and both rows, or 400/404."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        return teams.get_team(get_session(), team_id), service.get_user(get_session(), user_id)
+    except (UnknownTeam, UnknownUser):
         abort(404)
 
 
@@ -105,13 +115,11 @@ def team_list() -> str:
 def team_propose(team_id: int) -> WerkzeugResponse:
     """Propose a member; a confirmed member of the team seals the team key to them."""
     db = get_session()
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     try:
-        team = teams.get_team(db, team_id)
-        user = service.get_user(db, int(request.form.get("user_id", "0")))
-    except (UnknownTeam, UnknownUser, ValueError):
-        abort(404)
+        user_id = int(request.form.get("user_id", ""))
+    except ValueError:
+        abort(400)
+    team, user = _posted_team_and_user(team_id, user_id)
     teams.propose_member(db, team, user, current_user)
     db.commit()
     flash(_("%(user)s proposed for %(team)s. A member of the team must confirm.", user=user.username,
@@ -124,15 +132,10 @@ def team_propose(team_id: int) -> WerkzeugResponse:
 def team_confirm(team_id: int, user_id: int) -> WerkzeugResponse:
     """A confirmed member shares the team key with a proposed member (four eyes)."""
     db = get_session()
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    team, user = _posted_team_and_user(team_id, user_id)
     try:
-        team = teams.get_team(db, team_id)
-        user = service.get_user(db, user_id)
         key = teams.open_team_key_for(team, current_user, current_private_key())
         teams.confirm_member(team, key, user, current_user)
-    except (UnknownTeam, UnknownUser):
-        abort(404)
     except NotATeamMember:
         abort(403)
     db.commit()
@@ -145,13 +148,7 @@ def team_confirm(team_id: int, user_id: int) -> WerkzeugResponse:
 def team_remove(team_id: int, user_id: int) -> WerkzeugResponse:
     """Remove a member; the team is re-keyed now if I hold its key, else at a member's next login."""
     db = get_session()
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        team = teams.get_team(db, team_id)
-        user = service.get_user(db, user_id)
-    except (UnknownTeam, UnknownUser):
-        abort(404)
+    team, user = _posted_team_and_user(team_id, user_id)
     key = keyring.open_team_key(team, current_user, current_private_key())
     teams.remove_member(db, team, user, key)
     db.commit()

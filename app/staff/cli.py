@@ -12,10 +12,10 @@ import pyotp
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from app.db import get_session
+from app.db import get_session, utcnow
 from app.models.staff import RecoveryKey, Role, StaffUser, TeamKind
 from app.runtime import get_settings
-from app.staff import service, teams
+from app.staff import service, sessions, teams
 from app.staff.errors import StaffError
 from crypto import generate_keypair
 
@@ -85,6 +85,15 @@ def users_disable(username: str) -> None:
 def users_enable(username: str) -> None:
     """Enable a disabled user."""
     _set_active(username, True)
+
+
+@users_cli.command("purge-sessions")
+def users_purge_sessions() -> None:
+    """Delete expired and idle staff sessions (run from cron; their keys go with them)."""
+    db = get_session()
+    count = sessions.purge_expired(db, get_settings(), utcnow())
+    db.commit()
+    click.echo(f"{count} expired session(s) deleted")
 
 
 @recovery_cli.command("init")

@@ -167,13 +167,11 @@ def logout() -> WerkzeugResponse:
 @staff_required()
 def home() -> str:
     """The staff start page: who I am, my teams, memberships waiting for my confirmation."""
-    db = get_session()
-    my_teams = [m for m in current_user.memberships]
+    my_teams = list(current_user.memberships)
     to_confirm: list[TeamMembership] = []
     for m in my_teams:
         if m.is_confirmed:
             to_confirm.extend(p for p in m.team.memberships if not p.is_confirmed and p.user_id != current_user.id)
-    db.commit()
     return render_template("staff/auth/home.html", memberships=my_teams, to_confirm=to_confirm, form=ConfirmForm())
 
 

@@ -8,7 +8,7 @@ import stat
 import pyotp
 
 from app.db import get_session
-from app.models.staff import RecoveryKey, StaffSession, StaffUser, Team
+from app.models.staff import RecoveryKey, Role, StaffSession, StaffUser, Team
 
 
 def _run(app, *args, input=None):
@@ -91,3 +91,23 @@ def test_demo_seed_creates_one_user_per_role_who_can_sign_in(app, client, test_s
         assert get_session().query(StaffSession).count() == 1
     code = _run(app, "demo", "totp", "intake").output.strip()
     assert code.isdigit() and len(code) == 6
+
+
+def test_purge_sessions_deletes_only_expired_and_idle_ones(app, staff, client, test_settings):
+    import datetime as dt
+
+    alice = staff.create("alice", Role.INTAKE)
+    bob = staff.create("bob", Role.INTAKE)
+    staff.login(alice)
+    client.delete_cookie("haechi_staff", path="/staff")  # bob signs in from another browser
+    staff.login(bob)
+    with app.app_context():
+        db = get_session()
+        rows = db.query(StaffSession).order_by(StaffSession.id).all()
+        assert len(rows) == 2
+        rows[0].last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=test_settings.staff_idle_minutes + 1)
+        db.commit()
+    r = _run(app, "users", "purge-sessions")
+    assert r.exit_code == 0 and "1 expired" in r.output
+    with app.app_context():
+        assert get_session().query(StaffSession).count() == 1

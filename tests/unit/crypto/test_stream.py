@@ -366,3 +366,11 @@ def test_retrying_after_an_appended_byte_still_fails():
 def test_chunk_size_out_of_range_is_refused_at_write():
     with pytest.raises(CryptoError):
         stream.EncryptingWriter(KEY, io.BytesIO(), AAD, chunk_size=8)
+
+
+def test_the_writer_counts_each_plaintext_byte_once():
+    w = stream.EncryptingWriter(KEY, io.BytesIO(), AAD, chunk_size=16)
+    w.write(b"a" * 40)
+    w.write(b"b" * 3)
+    w.finish()
+    assert w.plaintext_bytes == 43
