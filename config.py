@@ -61,6 +61,15 @@ class Settings:
     totp_issuer: str = "Haechi"
     redis_url: str | None = None
     max_upload_bytes: int = 200 * 1024 * 1024
+    max_files: int = 10
+    reporter_idle_minutes: int = 15
+    # Rate limits are shared by all reporters (keyed by route, not by person):
+    # nothing about who asked is remembered, not even a hashed address.
+    submit_rate: str = "30/minute;300/hour"
+    receipt_rate: str = "60/minute;600/hour"
+    # A form must have been open this long before it is sent (bots submit at once).
+    form_min_seconds: int = 3
+    form_max_hours: int = 6
 
     def __post_init__(self) -> None:
         if not self.testing:
@@ -89,6 +98,10 @@ class Settings:
             staff_absolute_hours=_int(env, "HAECHI_STAFF_ABSOLUTE_HOURS", 12),
             redis_url=env.get("REDIS_URL") or None,
             max_upload_bytes=_int(env, "HAECHI_MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
+            max_files=_int(env, "HAECHI_MAX_FILES", 10),
+            reporter_idle_minutes=_int(env, "HAECHI_REPORTER_IDLE_MINUTES", 15),
+            submit_rate=env.get("HAECHI_SUBMIT_RATE") or "30/minute;300/hour",
+            receipt_rate=env.get("HAECHI_RECEIPT_RATE") or "60/minute;600/hour",
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -9,7 +9,9 @@ from flask import Flask
 
 from app import db
 from app.authz import public
+from app.blobs import LocalBlobStore
 from app.extensions import csrf, login_manager
+from app.uploads import EncryptingRequest, release_uploads
 from config import Settings, load_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +45,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["haechi.settings"] = settings
     app.extensions["haechi.secrets"] = secrets
+    app.extensions["haechi.blobs"] = LocalBlobStore(settings.instance_path / "blobs")
+    # Uploaded files are encrypted as they stream in; no route can spool plaintext.
+    app.request_class = EncryptingRequest
+    app.teardown_request(release_uploads)
 
     db.init_app(app, db.make_engine(settings.database_url))
     csrf.init_app(app)
@@ -55,6 +61,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.staff import init_staff
 
     init_staff(app)
+
+    from app.reporting.limits import init_limits
+    from app.reporting.views import bp as reporting_bp
+
+    app.register_blueprint(reporting_bp)
+
+    from app.cases.views import bp as cases_bp
+
+    app.register_blueprint(cases_bp)
+    init_limits(app, settings)
 
     from app.schema_cli import db_cli
 

@@ -19,12 +19,20 @@ from app.models.staff import Role
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
+REPORTER = "reporter"
 STAFF = "staff"
 
 
 def public(view: F) -> F:
     """Anyone may call this route (landing, health, language, login steps)."""
     view._auth_rule = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def reporter(view: F) -> F:
+    """A reporter with an open inbox session (the view itself opens the session cookie,
+    and sends anyone without one back to the receipt page)."""
+    view._auth_rule = REPORTER  # type: ignore[attr-defined]
     return view
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from app.blobs import BlobStore
 from config import Secrets, Settings
 
 
@@ -11,6 +12,12 @@ def get_settings() -> Settings:
     """The running app's settings."""
     settings: Settings = current_app.extensions["haechi.settings"]
     return settings
+
+
+def get_blobs() -> BlobStore:
+    """The blob store of encrypted files."""
+    store: BlobStore = current_app.extensions["haechi.blobs"]
+    return store
 
 
 def get_secrets() -> Secrets:

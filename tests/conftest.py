@@ -135,6 +135,7 @@ def test_settings(tmp_path: Path, database_url: str):
         database_url=database_url,
         testing=True,
         argon2=Argon2Params(memory_kib=64, iterations=1, lanes=1),
+        form_min_seconds=0,  # tests send forms at once; the dwell time has tests of its own
     )
 
 

@@ -65,9 +65,7 @@ class StaffUser(UserMixin, Base):
     password_changed_at: Mapped[timestamp] = mapped_column(default=utcnow)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
-    roles: Mapped[list[StaffRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    roles: Mapped[list[StaffRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
     memberships: Mapped[list[TeamMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="TeamMembership.user_id"
     )
@@ -109,9 +107,7 @@ class Team(Base):
     rekey_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
-    memberships: Mapped[list[TeamMembership]] = relationship(
-        back_populates="team", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[TeamMembership]] = relationship(back_populates="team", cascade="all, delete-orphan")
 
 
 class TeamMembership(Base):

@@ -25,5 +25,5 @@ def init_staff(app: Flask) -> None:
 
         return {"roles": Role, "role_labels": ROLE_LABELS}
 
-    for group in (cli.users_cli, cli.recovery_cli, cli.teams_cli, cli.demo_cli):
+    for group in (cli.users_cli, cli.recovery_cli, cli.teams_cli, cli.demo_cli, cli.departments_cli):
         app.cli.add_command(group)

@@ -14,13 +14,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.authz import staff_required
+from app.cases.departments import DepartmentError, add_department, all_departments, set_department_active
 from app.db import get_session
 from app.models.staff import Role, StaffUser, Team
 from app.runtime import get_settings
 from app.staff import keyring, service, teams
 from app.staff.current import current_private_key
 from app.staff.errors import DuplicateUser, InvalidCredentials, NotATeamMember, UnknownTeam, UnknownUser, WeakPassword
-from app.staff.forms import ConfirmForm, UserCreateForm, UserEditForm
+from app.staff.forms import ConfirmForm, DepartmentForm, UserCreateForm, UserEditForm
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin")
 
@@ -59,8 +60,12 @@ def user_new() -> ResponseReturnValue:
         db = get_session()
         try:
             user = service.create_user(
-                db, get_settings(), username=form.username.data or "", display_name=form.display_name.data or "",
-                password=form.password.data or "", email=form.email.data or None,
+                db,
+                get_settings(),
+                username=form.username.data or "",
+                display_name=form.display_name.data or "",
+                password=form.password.data or "",
+                email=form.email.data or None,
                 roles={Role(r) for r in form.roles.data or []},
             )
         except DuplicateUser:
@@ -122,8 +127,10 @@ def team_propose(team_id: int) -> WerkzeugResponse:
     team, user = _posted_team_and_user(team_id, user_id)
     teams.propose_member(db, team, user, current_user)
     db.commit()
-    flash(_("%(user)s proposed for %(team)s. A member of the team must confirm.", user=user.username,
-            team=team.name), "info")
+    flash(
+        _("%(user)s proposed for %(team)s. A member of the team must confirm.", user=user.username, team=team.name),
+        "info",
+    )
     return redirect(url_for("staff_admin.team_list"))
 
 
@@ -154,3 +161,37 @@ def team_remove(team_id: int, user_id: int) -> WerkzeugResponse:
     db.commit()
     flash(_("%(user)s removed from %(team)s.", user=user.username, team=team.name), "info")
     return redirect(url_for("staff_admin.team_list"))
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@staff_required(Role.ADMIN)
+def departments() -> ResponseReturnValue:
+    """The department list reporters choose from: add one, show or hide one."""
+    db = get_session()
+    form = DepartmentForm()
+    if form.validate_on_submit():
+        try:
+            add_department(db, form.code.data or "", form.name_ko.data or "", form.name_en.data or "")
+        except DepartmentError as exc:
+            form.code.errors = [str(exc)]
+        else:
+            db.commit()
+            flash(_("Department added."), "info")
+            return redirect(url_for("staff_admin.departments"))
+    return render_template(
+        "staff/admin/departments.html", departments=all_departments(db), form=form, toggle=ConfirmForm()
+    )
+
+
+@bp.route("/departments/<int:dept_id>/toggle", methods=["POST"])
+@staff_required(Role.ADMIN)
+def department_toggle(dept_id: int) -> ResponseReturnValue:
+    """Show a hidden department again, or hide it from reporters."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    dept = set_department_active(db, dept_id, request.form.get("active") == "1")
+    if dept is None:
+        abort(404)
+    db.commit()
+    return redirect(url_for("staff_admin.departments"))

@@ -12,6 +12,7 @@ import pyotp
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from app.cases.departments import DEMO_DEPARTMENTS, DepartmentError, add_department, all_departments
 from app.db import get_session, utcnow
 from app.models.staff import RecoveryKey, Role, StaffUser, TeamKind
 from app.runtime import get_settings
@@ -23,6 +24,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 recovery_cli = AppGroup("recovery", help="The organisation's offline recovery key.")
 teams_cli = AppGroup("teams", help="Teams and their keys.")
 demo_cli = AppGroup("demo", help="Demo data for a first look (never in production).")
+departments_cli = AppGroup("departments", help="The departments reporters choose from.")
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 KIND_CHOICE = click.Choice([k.value for k in TeamKind])
@@ -43,8 +45,15 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], email
     """Create a staff user; they enrol TOTP at first login."""
     db = get_session()
     try:
-        user = service.create_user(db, get_settings(), username=username, display_name=display_name or username,
-                                   password=password, roles={Role(r) for r in roles}, email=email)
+        user = service.create_user(
+            db,
+            get_settings(),
+            username=username,
+            display_name=display_name or username,
+            password=password,
+            roles={Role(r) for r in roles},
+            email=email,
+        )
     except StaffError as exc:
         _fail(f"{type(exc).__name__}: {exc}")
     db.commit()
@@ -58,8 +67,9 @@ def users_list() -> None:
         state = "active" if user.is_active else "disabled"
         team_names = ",".join(m.team.name + ("" if m.is_confirmed else "(proposed)") for m in user.memberships)
         totp = "totp" if user.totp_secret_ct else "no-totp"
-        click.echo(f"{user.username:20} {state:9} {totp:8} {','.join(sorted(r.value for r in user.role_set)):40} "
-                   f"{team_names}")
+        click.echo(
+            f"{user.username:20} {state:9} {totp:8} {','.join(sorted(r.value for r in user.role_set)):40} {team_names}"
+        )
 
 
 def _set_active(username: str, active: bool) -> None:
@@ -179,8 +189,35 @@ DEMO_USERS = [
     ("supervisor", "감독관 Jung Supervisor", [Role.SUPERVISOR], ["intake", "investigation"]),
     ("admin", "관리자 Han Admin", [Role.ADMIN], []),
 ]
-DEMO_TEAMS = [("intake", TeamKind.INTAKE), ("investigation", TeamKind.INVESTIGATION),
-              ("legal", TeamKind.LEGAL), ("protection", TeamKind.PROTECTION)]
+DEMO_TEAMS = [
+    ("intake", TeamKind.INTAKE),
+    ("investigation", TeamKind.INVESTIGATION),
+    ("legal", TeamKind.LEGAL),
+    ("protection", TeamKind.PROTECTION),
+]
+
+
+@departments_cli.command("add")
+@click.argument("code")
+@click.option("--ko", "name_ko", required=True, help="Name in Korean.")
+@click.option("--en", "name_en", required=True, help="Name in English.")
+def departments_add(code: str, name_ko: str, name_en: str) -> None:
+    """Add a department."""
+    db = get_session()
+    try:
+        dept = add_department(db, code, name_ko, name_en)
+    except DepartmentError as exc:
+        _fail(str(exc))
+        return
+    db.commit()
+    click.echo(f"department {dept.code} added")
+
+
+@departments_cli.command("list")
+def departments_list() -> None:
+    """List departments."""
+    for d in all_departments(get_session()):
+        click.echo(f"{d.code:16} {'active' if d.active else 'hidden':7} {d.name_ko} / {d.name_en}")
 
 
 @demo_cli.command("seed")
@@ -199,19 +236,30 @@ def demo_seed() -> None:
     for username, name, roles, _teams in DEMO_USERS:
         password = "demo-" + secrets.token_urlsafe(12)
         totp = pyotp.random_base32(32)
-        users[username] = service.create_user(db, settings, username=username, display_name=name,
-                                              password=password, roles=set(roles), totp_secret=totp)
-        creds.append({"username": username, "password": password, "totp_secret": totp,
-                      "roles": [r.value for r in roles]})
+        users[username] = service.create_user(
+            db, settings, username=username, display_name=name, password=password, roles=set(roles), totp_secret=totp
+        )
+        creds.append(
+            {"username": username, "password": password, "totp_secret": totp, "roles": [r.value for r in roles]}
+        )
     for team_name, kind in DEMO_TEAMS:
         members = [users[u] for u, _n, _r, t in DEMO_USERS if team_name in t]
         teams.create_team(db, team_name, kind, members)
+    for code, name_ko, name_en in DEMO_DEPARTMENTS:
+        add_department(db, code, name_ko, name_en)
     db.commit()
     path = settings.instance_path / DEMO_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({"warning": "DEMO ONLY - delete this file and these accounts before real use",
-                   "recovery_private_key": recovery.private.hex(), "users": creds}, fh, indent=2)
+        json.dump(
+            {
+                "warning": "DEMO ONLY - delete this file and these accounts before real use",
+                "recovery_private_key": recovery.private.hex(),
+                "users": creds,
+            },
+            fh,
+            indent=2,
+        )
     click.echo("\nDemo staff accounts (DEMO ONLY; also saved, mode 0600, in instance/" + DEMO_FILE + "):")
     for c in creds:
         click.echo(f"  {c['username']:13} password {c['password']}  TOTP secret {c['totp_secret']}")

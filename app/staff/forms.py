@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -29,10 +30,14 @@ ROLE_LABELS = {
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=100)],
-                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
-                             render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(), Length(max=100)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=256)], render_kw={"autocomplete": "current-password"}
+    )
     submit = SubmitField(_l("Continue"))
 
 
@@ -46,30 +51,44 @@ class TotpForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()],
-                            render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=12, max=256)],
-                        description=_l("At least 12 characters; a passphrase of several words is best."),
-                        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("New password again"),
-                            validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
-                            render_kw={"autocomplete": "new-password"})
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=12, max=256)],
+        description=_l("At least 12 characters; a passphrase of several words is best."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
     submit = SubmitField(_l("Change password"))
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return [(r.value, str(label)) for r, label in ROLE_LABELS.items()]
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(r.value, str(label)) for r, label in ROLE_LABELS.items()]
 
 
 class UserCreateForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=100),
-                                                        Regexp(r"^[A-Za-z0-9._-]+$",
-                                                               message=_l("Letters, digits, dot, dash, underscore."))])
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(),
+            Length(max=100),
+            Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Letters, digits, dot, dash, underscore.")),
+        ],
+    )
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail (for notifications)"), validators=[Optional(), Length(max=200)])
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=12, max=256)],
-                             description=_l("Give it to the person in a safe way; they can change it."),
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(), Length(min=12, max=256)],
+        description=_l("Give it to the person in a safe way; they can change it."),
+        render_kw={"autocomplete": "new-password"},
+    )
     roles = MultiCheckboxField(_l("Roles"), choices=[])
     submit = SubmitField(_l("Create user"))
 
@@ -94,3 +113,14 @@ class ConfirmForm(FlaskForm):
     """A bare POST form (CSRF only) for buttons: confirm, remove, log out."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class DepartmentForm(FlaskForm):
+    """A new department."""
+
+    code = StringField(
+        _l("Code"), validators=[DataRequired(), Length(max=40)], description=_l("Short identifier, e.g. PERMITS.")
+    )
+    name_ko = StringField(_l("Name in Korean"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Add department"))

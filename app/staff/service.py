@@ -133,9 +133,7 @@ def _dummy_blob(settings: Settings) -> bytes:
     return _DUMMY[key]
 
 
-def authenticate(
-    session: Session, settings: Settings, username: str, password: str, now: dt.datetime
-) -> Authenticated:
+def authenticate(session: Session, settings: Settings, username: str, password: str, now: dt.datetime) -> Authenticated:
     """Check the password by opening the wrapped private key; count failures and lock out.
 
     Wrong username, wrong password and disabled account all raise the same

@@ -107,9 +107,7 @@ def touch(row: StaffSession, now: dt.datetime) -> bool:
     return False
 
 
-def promote(
-    session: Session, settings: Settings, opened: OpenedSession, now: dt.datetime
-) -> tuple[StaffSession, str]:
+def promote(session: Session, settings: Settings, opened: OpenedSession, now: dt.datetime) -> tuple[StaffSession, str]:
     """Finish a login: replace the pending session with a new active one (new token, no fixation)."""
     private = opened.private_key()
     user = opened.row.user

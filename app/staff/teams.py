@@ -43,8 +43,14 @@ def create_team(session: Session, name: str, kind: TeamKind, members: list[Staff
     """
     recovery = keyring.recovery_public_key(session)
     keys = generate_keypair()
-    team = Team(name=name, kind=kind.value, public_key=keys.public, key_version=1, rekey_pending=False,
-                recovery_sealed_key_ct=b"")
+    team = Team(
+        name=name,
+        kind=kind.value,
+        public_key=keys.public,
+        key_version=1,
+        rekey_pending=False,
+        recovery_sealed_key_ct=b"",
+    )
     session.add(team)
     session.flush()
     team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)
@@ -59,8 +65,13 @@ def propose_member(session: Session, team: Team, user: StaffUser, proposed_by: S
     existing = _membership(team, user)
     if existing is not None:
         return existing
-    m = TeamMembership(team=team, user=user, sealed_team_key_ct=None, key_version=None,
-                       proposed_by_id=proposed_by.id if proposed_by else None)
+    m = TeamMembership(
+        team=team,
+        user=user,
+        sealed_team_key_ct=None,
+        key_version=None,
+        proposed_by_id=proposed_by.id if proposed_by else None,
+    )
     session.add(m)
     session.flush()
     return m
@@ -77,8 +88,9 @@ def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_b
     return _confirm(team, team_private, user, proposed_by=None)
 
 
-def add_member_with_key(session: Session, team: Team, team_private: bytes, user: StaffUser,
-                        actor: StaffUser | None) -> TeamMembership:
+def add_member_with_key(
+    session: Session, team: Team, team_private: bytes, user: StaffUser, actor: StaffUser | None
+) -> TeamMembership:
     """Propose and confirm at once, by someone who holds the team key."""
     propose_member(session, team, user, actor)
     return confirm_member(team, team_private, user, actor)
@@ -94,8 +106,9 @@ def open_team_key_for(team: Team, user: StaffUser, user_private: bytes) -> bytes
 
 def open_team_key_with_recovery(team: Team, recovery_private: bytes) -> bytes:
     """The team private key opened with the offline recovery key (`flask recovery`, setup CLI)."""
-    return open_sealed(recovery_private, team.recovery_sealed_key_ct,
-                       keyring.team_key_context(team.id, team.key_version))
+    return open_sealed(
+        recovery_private, team.recovery_sealed_key_ct, keyring.team_key_context(team.id, team.key_version)
+    )
 
 
 def remove_member(session: Session, team: Team, user: StaffUser, team_private: bytes | None) -> None:

@@ -127,8 +127,12 @@ def enrol() -> ResponseReturnValue:
             service.enrol_totp(user, secret)
             return _finish_login(opened)
     uri = service.totp_uri(settings, user, secret)
-    return render_template("staff/auth/enrol.html", form=form, qr=_qr_data_uri(uri),
-                           secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+    return render_template(
+        "staff/auth/enrol.html",
+        form=form,
+        qr=_qr_data_uri(uri),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    )
 
 
 def _finish_login(opened: sessions.OpenedSession) -> WerkzeugResponse:
@@ -183,8 +187,14 @@ def password() -> ResponseReturnValue:
     if form.validate_on_submit():
         db, settings = get_session(), get_settings()
         try:
-            service.change_password(db, settings, current_user, form.current.data or "", form.new.data or "",
-                                    keep_session_id=current_session().row.id)
+            service.change_password(
+                db,
+                settings,
+                current_user,
+                form.current.data or "",
+                form.new.data or "",
+                keep_session_id=current_session().row.id,
+            )
         except InvalidCredentials:
             form.current.errors = [_("The current password is wrong.")]
         except WeakPassword as exc:
@@ -209,4 +219,3 @@ def load_user_from_request(req: object) -> object | None:
         db.commit()
     g.staff_session = opened
     return opened.row.user
-

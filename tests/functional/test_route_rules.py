@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.authz import PUBLIC, STAFF, rule_of
+import re
+
+from app.authz import PUBLIC, REPORTER, STAFF, rule_of
 from app.models.staff import Role
 
 
@@ -13,8 +15,28 @@ def test_every_endpoint_declares_an_authorisation_rule(app):
 
 def test_public_endpoints_are_exactly_the_expected_ones(app):
     public = {ep for ep, view in app.view_functions.items() if rule_of(view) == PUBLIC}
-    assert public == {"static", "web.index", "web.healthz", "web.set_language",
-                      "staff_auth.login", "staff_auth.code", "staff_auth.enrol"}
+    assert public == {
+        "static",
+        "web.index",
+        "web.healthz",
+        "web.set_language",
+        "staff_auth.login",
+        "staff_auth.code",
+        "staff_auth.enrol",
+        "reporting.report",
+        "reporting.receipt",
+        "reporting.leave",
+    }
+
+
+def test_reporter_routes_send_anyone_without_an_inbox_session_to_the_receipt_page(app, client):
+    reporter_routes = [
+        rule for rule in app.url_map.iter_rules() if rule_of(app.view_functions[rule.endpoint]) == REPORTER
+    ]
+    assert {r.endpoint for r in reporter_routes} == {"reporting.inbox", "reporting.download"}
+    for rule in reporter_routes:
+        r = client.get(re.sub(r"<int:\w+>", "1", rule.rule))
+        assert r.status_code == 303 and r.location.endswith("/receipt"), rule.rule
 
 
 def _staff_get_routes(app):
@@ -22,7 +44,7 @@ def _staff_get_routes(app):
         view = app.view_functions[rule.endpoint]
         r = rule_of(view)
         if isinstance(r, tuple) and r[0] == STAFF and "GET" in rule.methods:
-            url = rule.rule.replace("<int:user_id>", "1").replace("<int:team_id>", "1")
+            url = re.sub(r"<int:\w+>", "1", rule.rule)
             yield rule.endpoint, url, r[1]
 
 

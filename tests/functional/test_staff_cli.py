@@ -17,8 +17,20 @@ def _run(app, *args, input=None):
 
 
 def test_users_create_list_disable(app):
-    r = _run(app, "users", "create", "kim", "--name", "Kim", "--role", "intake", "--role", "supervisor",
-             "--password", "a long enough password")
+    r = _run(
+        app,
+        "users",
+        "create",
+        "kim",
+        "--name",
+        "Kim",
+        "--role",
+        "intake",
+        "--role",
+        "supervisor",
+        "--password",
+        "a long enough password",
+    )
     assert r.exit_code == 0, r.output
     listing = _run(app, "users", "list").output
     assert "kim" in listing and "intake,supervisor" in listing and "active" in listing
@@ -81,11 +93,13 @@ def test_demo_seed_creates_one_user_per_role_who_can_sign_in(app, client, test_s
 
     intake = next(c for c in creds if c["username"] == "intake")
     page = client.get("/staff/login").get_data(as_text=True)
-    client.post("/staff/login", data={"csrf_token": csrf_token(page), "username": "intake",
-                                      "password": intake["password"]})
+    client.post(
+        "/staff/login", data={"csrf_token": csrf_token(page), "username": "intake", "password": intake["password"]}
+    )
     page = client.get("/staff/login/code").get_data(as_text=True)
-    r = client.post("/staff/login/code", data={"csrf_token": csrf_token(page),
-                                                "code": pyotp.TOTP(intake["totp_secret"]).now()})
+    r = client.post(
+        "/staff/login/code", data={"csrf_token": csrf_token(page), "code": pyotp.TOTP(intake["totp_secret"]).now()}
+    )
     assert r.status_code == 302 and r.location.endswith("/staff/")
     with app.app_context():
         assert get_session().query(StaffSession).count() == 1
@@ -111,3 +125,11 @@ def test_purge_sessions_deletes_only_expired_and_idle_ones(app, staff, client, t
     assert r.exit_code == 0 and "1 expired" in r.output
     with app.app_context():
         assert get_session().query(StaffSession).count() == 1
+
+
+def test_departments_add_and_list(app):
+    assert _run(app, "departments", "add", "permits", "--ko", "인허가과", "--en", "Permits").exit_code == 0
+    assert "PERMITS" in _run(app, "departments", "list").output
+    again = _run(app, "departments", "add", "PERMITS", "--ko", "x", "--en", "y")
+    assert again.exit_code != 0 and "exists" in again.output
+    assert _run(app, "departments", "add", "a b", "--ko", "x", "--en", "y").exit_code != 0

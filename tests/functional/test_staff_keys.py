@@ -42,8 +42,12 @@ def test_a_logged_in_member_opens_the_team_key_and_a_logged_out_one_cannot(staff
     key = _team_key_via_session(app, cookie, team_id, alice.id)
     with app.app_context():
         team = get_session().get(Team, team_id)
-        assert open_sealed(staff.recovery.private, team.recovery_sealed_key_ct,
-                           keyring.team_key_context(team.id, team.key_version)) == key
+        assert (
+            open_sealed(
+                staff.recovery.private, team.recovery_sealed_key_ct, keyring.team_key_context(team.id, team.key_version)
+            )
+            == key
+        )
     staff.logout()
     from app.staff.errors import SessionInvalid
 
@@ -89,8 +93,10 @@ def test_password_change_rewraps_the_key_and_ends_other_sessions(staff, client, 
     from .conftest import csrf_token
 
     new = "a whole new passphrase 2026"
-    r = client.post("/staff/password", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                              "current": PASSWORD, "new": new, "confirm": new})
+    r = client.post(
+        "/staff/password",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "current": PASSWORD, "new": new, "confirm": new},
+    )
     assert r.status_code == 302
     # Still signed in here, still able to open the team key with the same private key.
     assert client.get("/staff/").status_code == 200
@@ -111,8 +117,9 @@ def test_password_change_needs_the_current_password(app, staff):
     with app.app_context():
         db = get_session()
         with pytest.raises(InvalidCredentials):
-            service.change_password(db, get_settings(), db.get(StaffUser, alice.id), "wrong password!",
-                                    "another fine passphrase", None)
+            service.change_password(
+                db, get_settings(), db.get(StaffUser, alice.id), "wrong password!", "another fine passphrase", None
+            )
 
 
 def test_admin_proposes_and_a_member_confirms_a_new_member(staff, client, app):
@@ -166,8 +173,10 @@ def test_removing_a_member_rekeys_the_team(staff, app):
         assert keyring.open_team_key(team, b, b_priv) is None
         new_key = keyring.open_team_key(team, a, a_priv)
         assert new_key is not None and new_key != old_key
-        assert open_sealed(staff.recovery.private, team.recovery_sealed_key_ct,
-                           keyring.team_key_context(team.id, 2)) == new_key
+        assert (
+            open_sealed(staff.recovery.private, team.recovery_sealed_key_ct, keyring.team_key_context(team.id, 2))
+            == new_key
+        )
 
 
 def test_removal_by_an_admin_is_finished_by_the_next_member_login(staff, client, app):
@@ -214,13 +223,26 @@ def test_rekeying_reseals_every_case_key_granted_to_the_team(staff, app):
         db = get_session()
         team = db.get(Team, team_id)
         dept = Department(code="FIN", name_ko="재정과", name_en="Finance", active=True)
-        case = Case(public_ref="HC-2026-000001", kind="report", source="web", status="received", department=dept,
-                    received_on=d.date(2026, 11, 28), ack_due_on=d.date(2026, 12, 5), report_type="corruption",
-                    channel="web")
+        case = Case(
+            public_ref="HC-2026-000001",
+            kind="report",
+            source="web",
+            status="received",
+            department=dept,
+            received_on=d.date(2026, 11, 28),
+            ack_due_on=d.date(2026, 12, 5),
+            report_type="corruption",
+            channel="web",
+        )
         db.add(case)
         db.flush()
-        case.grants = [CaseKeyGrant(grantee_kind="team", team_id=team.id,
-                                    sealed_key_ct=seal(team.public_key, case_key, keyring.case_key_context(case.id)))]
+        case.grants = [
+            CaseKeyGrant(
+                grantee_kind="team",
+                team_id=team.id,
+                sealed_key_ct=seal(team.public_key, case_key, keyring.case_key_context(case.id)),
+            )
+        ]
         db.commit()
         a, b = db.get(StaffUser, alice.id), db.get(StaffUser, bob.id)
         a_priv = passwords.unwrap(PASSWORD, a.wrapped_private_key_ct)

@@ -38,11 +38,18 @@ def test_a_wrong_password_gets_the_same_answer_as_an_unknown_user(staff, client)
     staff.create("alice", Role.INVESTIGATOR)
     wrong = staff.password_step(staff.create("bob", Role.INTAKE), password="not the password at all")
     page = client.get("/staff/login")
-    unknown = client.post("/staff/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                                 "username": "nobody", "password": "whatever whatever"})
+    unknown = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "username": "nobody",
+            "password": "whatever whatever",
+        },
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert ("Wrong username or password" in wrong.get_data(as_text=True)) or (
-        "사용자 이름 또는 비밀번호" in wrong.get_data(as_text=True))
+        "사용자 이름 또는 비밀번호" in wrong.get_data(as_text=True)
+    )
     assert wrong.get_data(as_text=True).count("alert") == unknown.get_data(as_text=True).count("alert")
 
 
@@ -94,8 +101,7 @@ def test_first_login_enrols_totp_by_qr_code(staff, client, app):
     page = client.get("/staff/login/enrol").get_data(as_text=True)
     assert "data:image/svg+xml;base64," in page
     secret = page.split('class="secret">')[1].split("<")[0].replace(" ", "")
-    r = client.post("/staff/login/enrol", data={"csrf_token": csrf_token(page),
-                                                 "code": pyotp.TOTP(secret).now()})
+    r = client.post("/staff/login/enrol", data={"csrf_token": csrf_token(page), "code": pyotp.TOTP(secret).now()})
     assert r.status_code == 302 and r.location.endswith("/staff/")
     assert client.get("/staff/").status_code == 200
     assert _user(app, bob).totp_secret_ct is not None

@@ -1,0 +1,1 @@
+"""Cases: their keys and grants, and (later) the workflow that moves them."""
