@@ -367,7 +367,7 @@ def test_reporter_pages_have_no_script_and_load_nothing_from_outside(app, office
 def test_reporter_pages_exist_in_korean_and_english(app, office):
     reporter = ReporterAuth(app.test_client())
     ko = reporter.client.get("/report").get_data(as_text=True)
-    assert '<html lang="ko">' in ko and "제보" in ko
+    assert '<html lang="ko">' in ko and "부패·공익침해 신고하기" in ko
     reporter.client.post("/language", data={"csrf_token": csrf_token(ko), "lang": "en", "next": "/report"})
     en = reporter.client.get("/report").get_data(as_text=True)
     assert '<html lang="en">' in en and "Report wrongdoing" in en
@@ -377,3 +377,42 @@ def test_reporter_pages_exist_in_korean_and_english(app, office):
         .replace("한국어", "")
         .replace("해치", ""),
     )
+
+
+def test_the_receipt_page_is_never_cached(app, office, reporter):
+    r = reporter.submit()
+    assert r.status_code == 200
+    assert "no-store" in r.headers["Cache-Control"]
+
+
+def test_an_inbox_message_without_csrf_token_is_refused(app, office, reporter, test_settings):
+    reporter.login(reporter.submit_ok())
+    r = reporter.post_multipart("/receipt/inbox", {"body": "no token"}, [(io.BytesIO(b"x"), "x.txt")])
+    assert r.status_code == 400
+    with app.app_context():
+        assert get_session().query(CaseEntry).count() == 1
+        assert get_session().query(Attachment).count() == 0
+    assert len(_blobs(test_settings)) == 0
+
+
+def test_with_redis_configured_the_limits_are_shared_through_redis(office, test_settings, staff):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        conn = redis.Redis.from_url(url, socket_connect_timeout=1)
+        conn.ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable")
+    conn.flushdb()
+    try:
+        limited = create_app(test_settings.with_(redis_url=url, receipt_rate="1/minute"))
+        rep = ReporterAuth(limited.test_client()).english()
+        assert rep.login("0000-0000-0000-0000-0000-0000").status_code == 400
+        # A second worker (another app on the same Redis) sees the same budget.
+        other = ReporterAuth(create_app(test_settings.with_(redis_url=url, receipt_rate="1/minute")).test_client())
+        assert other.login("0000-0000-0000-0000-0000-0000").status_code == 429
+        assert conn.keys("*")
+        # What Redis holds names routes, never a person.
+        assert all(b"127.0.0.1" not in k for k in conn.keys("*"))
+    finally:
+        conn.flushdb()

@@ -62,3 +62,18 @@ def test_each_staff_page_answers_every_role_as_its_rule_says(staff, client):
             else:
                 assert status == 403, (role, endpoint, status)
         staff.logout()
+
+
+def test_every_state_changing_route_refuses_a_request_without_csrf_token(staff, client):
+    member = staff.create("everyone", *Role)
+    staff.login(member)
+    for rule in client.application.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        url = re.sub(r"<int:\w+>", "1", rule.rule)
+        r = client.post(url, data={"x": "1"})
+        if rule_of(client.application.view_functions[rule.endpoint]) == REPORTER:
+            # Without an inbox session nothing can change: sent back to the receipt page.
+            assert r.status_code == 303 and r.location.endswith("/receipt"), rule.endpoint
+        else:
+            assert r.status_code == 400, (rule.endpoint, r.status_code)

@@ -1,0 +1,90 @@
+"""The blob store holds only ciphertext under random keys; uploads are sealed only when complete."""
+
+import io
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from app.blobs import LocalBlobStore
+from app.uploads import EncryptedUpload, UploadSink, file_stream_aad, file_stream_key
+from crypto.errors import DecryptionError
+from crypto.stream import decrypt_stream
+
+KEY = b"k" * 32
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "a" * 31, "A" * 32, "0" * 31 + "/", ""])
+def test_malformed_blob_keys_are_refused(tmp_path, key):
+    store = LocalBlobStore(tmp_path)
+    with pytest.raises(ValueError):
+        store.open_read(key)
+
+
+def test_an_upload_is_readable_only_after_seek_zero_seals_it(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    sink = UploadSink(store, KEY)
+    upload = sink.open()
+    upload.write(b"evidence " * 1000)
+    upload.seek(0)
+    assert sink.claim(FileStorage(stream=upload, filename="e.txt")) is upload
+    out = io.BytesIO()
+    with store.open_read(upload.blob_key) as fh:
+        decrypt_stream(file_stream_key(KEY, upload.blob_key), fh, out, file_stream_aad(upload.blob_key))
+    assert out.getvalue() == b"evidence " * 1000
+    with store.open_read(upload.blob_key) as fh:
+        assert b"evidence" not in fh.read()
+
+
+def test_an_upload_cut_off_midway_leaves_nothing(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    sink = UploadSink(store, KEY)
+    upload = sink.open()
+    upload.write(b"half a file")
+    sink.release()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_unclaimed_uploads_are_deleted_and_an_empty_file_field_is_not_kept(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    sink = UploadSink(store, KEY)
+    empty = sink.open()
+    empty.seek(0)
+    assert sink.claim(FileStorage(stream=empty, filename="")) is None
+    kept = sink.open()
+    kept.write(b"x")
+    kept.seek(0)
+    sink.claim(FileStorage(stream=kept, filename="x.txt"))
+    dropped = sink.open()
+    dropped.write(b"y")
+    dropped.seek(0)
+    sink.release()
+    files = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert files == [kept.blob_key]
+
+
+def test_an_upload_cannot_be_read_back_as_plaintext(tmp_path):
+    upload = EncryptedUpload(LocalBlobStore(tmp_path), KEY)
+    try:
+        with pytest.raises(OSError):
+            upload.read()
+    finally:
+        upload.abandon()
+
+
+def test_a_file_moved_to_another_blob_key_does_not_decrypt(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    sink = UploadSink(store, KEY)
+    a = sink.open()
+    a.write(b"secret")
+    a.seek(0)
+    sink.claim(FileStorage(stream=a, filename="a"))
+    other = store.new_key()
+    with store.open_read(a.blob_key) as fh, pytest.raises(DecryptionError):
+        decrypt_stream(file_stream_key(KEY, other), fh, io.BytesIO(), file_stream_aad(other))
+
+
+def test_sweep_removes_parts_left_by_a_crash(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    key = store.new_key()
+    store.open_write(key).close()
+    assert store.sweep() == 1
