@@ -345,6 +345,9 @@ class IdentityRecord(Base):
 
     id: Mapped[intpk]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    # The protection team the identity key is sealed to, and that team's key
+    # version at the time: re-keying the team re-seals the identity key too.
+    protection_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     sealed_to_protection_key_ct: Mapped[ciphertext]
     recovery_sealed_key_ct: Mapped[ciphertext]

@@ -31,6 +31,7 @@ from app.models.cases import (
 )
 from app.models.staff import RecoveryKey, Team, TeamKind
 from app.reporting.errors import NotReady, WrongReceipt
+from app.staff import keyring
 from config import Settings
 from crypto import FieldCipher, aead, receipts, seal
 
@@ -123,11 +124,6 @@ def entry_purpose(kind: str) -> str:
 def case_cipher(case: Case, case_key: bytes) -> FieldCipher:
     """The field cipher of one case."""
     return FieldCipher(case_key, str(case.id))
-
-
-def identity_context(case_id: int) -> bytes:
-    """Sealing context of a case's identity key."""
-    return f"haechi/identity-key/v1:{case_id}".encode()
 
 
 def _teams_of_kind(db: Session, kind: TeamKind) -> list[Team]:
@@ -237,12 +233,16 @@ def submit_report(
 
     if not identity.is_empty():
         identity_key = aead.generate_key()
+        custodians = protection[0]
+        context = keyring.identity_key_context(case.id)
         case.identity = IdentityRecord(
             fields_ct=FieldCipher(identity_key, str(case.id)).encrypt(
                 "identity", json.dumps(asdict(identity), ensure_ascii=False).encode()
             ),
-            sealed_to_protection_key_ct=seal(protection[0].public_key, identity_key, identity_context(case.id)),
-            recovery_sealed_key_ct=seal(recovery.public_key, identity_key, identity_context(case.id)),
+            protection_team_id=custodians.id,
+            key_version=custodians.key_version,
+            sealed_to_protection_key_ct=seal(custodians.public_key, identity_key, context),
+            recovery_sealed_key_ct=seal(recovery.public_key, identity_key, context),
         )
     db.flush()
     return Submitted(receipt=code, public_ref=case.public_ref, case_id=case.id)

@@ -24,6 +24,11 @@ def case_key_context(case_id: int) -> bytes:
     return f"haechi/case-key/v1:{case_id}".encode()
 
 
+def identity_key_context(case_id: int) -> bytes:
+    """Sealing context of a case's identity key (protection team and recovery only)."""
+    return f"haechi/identity-key/v1:{case_id}".encode()
+
+
 def totp_context(user_id: int) -> bytes:
     """Sealing context of a user's TOTP secret."""
     return f"haechi/totp/v1:{user_id}".encode()

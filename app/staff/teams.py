@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models.cases import CaseKeyGrant
+from app.models.cases import CaseKeyGrant, IdentityRecord
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.staff import keyring
 from app.staff.errors import NotATeamMember, UnknownTeam
@@ -127,9 +127,10 @@ def remove_member(session: Session, team: Team, user: StaffUser, team_private: b
 def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
     """Give the team a new key pair; seal it to every remaining confirmed member and to recovery.
 
-    Every case key sealed to the team is re-sealed to the new key (and the old
-    grant ciphertext overwritten), so a removed member's copy of the old team
-    key opens no grant that is stored from now on.
+    Every case key and every reporter identity key sealed to the team is
+    re-sealed to the new key (the old ciphertext overwritten), so a removed
+    member's copy of the old team key opens nothing stored from now on, and
+    the remaining members keep their access.
     """
     recovery = keyring.recovery_public_key(session)
     keys = generate_keypair()
@@ -142,6 +143,12 @@ def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
         case_key = open_sealed(old_private, grant.sealed_key_ct, context)
         grant.sealed_key_ct = seal(keys.public, case_key, context)
         grant.key_version = new_version
+    identities = session.scalars(select(IdentityRecord).where(IdentityRecord.protection_team_id == team.id))
+    for record in identities:
+        context = keyring.identity_key_context(record.case_id)
+        identity_key = open_sealed(old_private, record.sealed_to_protection_key_ct, context)
+        record.sealed_to_protection_key_ct = seal(keys.public, identity_key, context)
+        record.key_version = new_version
     team.public_key = keys.public
     team.key_version = new_version
     team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)

@@ -108,7 +108,6 @@ def test_identity_goes_to_the_protection_team_only(app, office, reporter, staff)
         assert b"Hong" not in record.fields_ct
         case = db.query(Case).one()
         from app.models.staff import StaffUser, Team
-        from app.reporting.service import identity_context
         from app.staff import keyring
         from crypto import FieldCipher, open_sealed, passwords
         from crypto.errors import DecryptionError
@@ -121,11 +120,15 @@ def test_identity_goes_to_the_protection_team_only(app, office, reporter, staff)
             return keyring.open_team_key(team, user, passwords.unwrap(PASSWORD, user.wrapped_private_key_ct))
 
         protection_key = team_key("protection", office["protector"])
-        identity_key = open_sealed(protection_key, record.sealed_to_protection_key_ct, identity_context(case.id))
+        identity_key = open_sealed(
+            protection_key, record.sealed_to_protection_key_ct, keyring.identity_key_context(case.id)
+        )
         assert b"Hong Gildong" in FieldCipher(identity_key, str(case.id)).decrypt("identity", record.fields_ct)
         with pytest.raises(DecryptionError):
             open_sealed(
-                team_key("intake", office["intake"]), record.sealed_to_protection_key_ct, identity_context(case.id)
+                team_key("intake", office["intake"]),
+                record.sealed_to_protection_key_ct,
+                keyring.identity_key_context(case.id),
             )
 
 
@@ -416,3 +419,38 @@ def test_with_redis_configured_the_limits_are_shared_through_redis(office, test_
         assert all(b"127.0.0.1" not in k for k in conn.keys("*"))
     finally:
         conn.flushdb()
+
+
+def test_rekeying_the_protection_team_keeps_identities_readable_by_members_and_not_by_the_removed(
+    app, office, reporter, staff
+):
+    from app.models.staff import Role, StaffUser, Team
+    from app.staff import keyring, teams
+    from crypto import FieldCipher, open_sealed, passwords
+    from crypto.errors import DecryptionError
+
+    from .conftest import PASSWORD
+
+    second = staff.create("protector2", Role.PROTECTION)
+    reporter.submit_ok(name="Hong Gildong")
+    with app.app_context():
+        db = get_session()
+        team = db.query(Team).filter_by(name="protection").one()
+        first_user = db.get(StaffUser, office["protector"].id)
+        first_priv = passwords.unwrap(PASSWORD, first_user.wrapped_private_key_ct)
+        first_key = keyring.open_team_key(team, first_user, first_priv)
+        teams.add_member_with_key(db, team, first_key, db.get(StaffUser, second.id), first_user)
+        db.commit()
+        teams.remove_member(db, team, first_user, first_key)  # re-keys the team
+        db.commit()
+        record = db.query(IdentityRecord).one()
+        assert record.protection_team_id == team.id and record.key_version == team.key_version == 2
+        context = keyring.identity_key_context(record.case_id)
+        second_user = db.get(StaffUser, second.id)
+        new_key = keyring.open_team_key(
+            team, second_user, passwords.unwrap(PASSWORD, second_user.wrapped_private_key_ct)
+        )
+        identity_key = open_sealed(new_key, record.sealed_to_protection_key_ct, context)
+        assert b"Hong Gildong" in FieldCipher(identity_key, str(record.case_id)).decrypt("identity", record.fields_ct)
+        with pytest.raises(DecryptionError):
+            open_sealed(first_key, record.sealed_to_protection_key_ct, context)
