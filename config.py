@@ -61,6 +61,9 @@ class Settings:
     totp_issuer: str = "Haechi"
     redis_url: str | None = None
     max_upload_bytes: int = 200 * 1024 * 1024
+    # Any request that is not an upload (forms, logins) may carry at most this much:
+    # a large url-encoded body would otherwise be read whole into memory.
+    max_form_bytes: int = 1024 * 1024
     max_files: int = 10
     reporter_idle_minutes: int = 15
     # Rate limits are shared by all reporters (keyed by route, not by person):

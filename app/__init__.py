@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=secrets.session_secret,
         TESTING=settings.testing,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        MAX_CONTENT_LENGTH=settings.max_form_bytes,
         # Flask's own signed cookie carries only the CSRF token and the language.
         SESSION_COOKIE_NAME="haechi_prefs",
         SESSION_COOKIE_HTTPONLY=True,

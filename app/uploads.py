@@ -13,19 +13,48 @@ clear, where backups, forensics or a stolen disk would find it.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from flask import Request, abort, g
+from flask import Request, abort, g, request
 from werkzeug.datastructures import FileStorage
 
 from app.blobs import BlobStore
 from app.extensions import csrf
+from app.runtime import get_settings
 from crypto.fields import derive_subkey
 from crypto.stream import EncryptingWriter
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+MAX_FILENAME_CHARS = 200
+
+
+def clean_filename(raw: str | None) -> str:
+    """A file name safe to store and show: no folders, no control or invisible characters.
+
+    Old browsers send the full Windows path (which names the user); a name
+    with a line break would break the download header.
+    """
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+    name = name.strip().strip(".") or "file"
+    if len(name) > MAX_FILENAME_CHARS:
+        _stem, dot, ext = name.rpartition(".")
+        keep = ext if dot and len(ext) <= 10 else ""
+        name = name[: MAX_FILENAME_CHARS - len(keep) - 1].rstrip() + ("." + keep if keep else "")
+    return name
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header for ``name``: a plain ASCII fallback and the exact UTF-8 name."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in name) or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def file_stream_aad(blob_key: str) -> bytes:
@@ -140,8 +169,19 @@ def expect_uploads(sink: UploadSink) -> None:
 
     Call it before anything touches ``request.form`` or ``request.files``.
     """
+    if request.mimetype != "multipart/form-data":
+        abort(400)  # an upload route takes multipart bodies only (nothing else is read whole into memory)
+    # The small default body limit (settings.max_form_bytes) is raised for this request only.
+    request.max_content_length = get_settings().max_upload_bytes
     g.upload_sink = sink
     csrf.protect()
+
+
+def files_from(field_name: str) -> list[FileStorage]:
+    """The files of one form field; a file sent under any other field name is refused (400)."""
+    if any(name != field_name for name in request.files):
+        abort(400)
+    return [s for s in request.files.getlist(field_name) if s.filename]
 
 
 class EncryptingRequest(Request):

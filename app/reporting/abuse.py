@@ -3,7 +3,9 @@
 Form tickets: every reporter form carries a signed ticket with the time it
 was served. A submission is accepted only if the form was open at least a few
 seconds (scripts post at once) and at most a few hours. The ticket lives only
-in the page; the server keeps nothing. It works without JavaScript, which a
+in the page; the server keeps only the random nonces of used tickets, until
+they would have expired, so that each ticket serves once (a reload of the
+receipt page does not file the report twice). It works without JavaScript, which a
 hash-based proof of work would need; together with the route-wide rate limits
 (app/reporting/views.py) it is our "light proof of work".
 """
@@ -41,8 +43,8 @@ def issue(session_secret: bytes, now_epoch: int) -> str:
     return base64.urlsafe_b64encode(body + mac).decode()
 
 
-def check(session_secret: bytes, ticket: str | None, now_epoch: int, min_seconds: int, max_seconds: int) -> None:
-    """Accept a ticket that is genuine and neither too fresh nor too old."""
+def check(session_secret: bytes, ticket: str | None, now_epoch: int, min_seconds: int, max_seconds: int) -> bytes:
+    """Accept a ticket that is genuine and neither too fresh nor too old; returns its nonce."""
     if not ticket:
         raise TicketError("missing")
     try:
@@ -54,7 +56,7 @@ def check(session_secret: bytes, ticket: str | None, now_epoch: int, min_seconds
     body, mac = raw[: _FORMAT.size], raw[_FORMAT.size :]
     if not hmac.compare_digest(mac, hmac.digest(_key(session_secret), body, "sha256")[:16]):
         raise TicketError("forged")
-    version, issued, _nonce = _FORMAT.unpack(body)
+    version, issued, nonce = _FORMAT.unpack(body)
     if version != _VERSION:
         raise TicketError("forged")
     age = now_epoch - issued
@@ -62,3 +64,4 @@ def check(session_secret: bytes, ticket: str | None, now_epoch: int, min_seconds
         raise TicketError("too_fast")
     if age > max_seconds:
         raise TicketError("expired")
+    return bytes(nonce)

@@ -7,9 +7,10 @@ the form tickets this caps what a flood can cost without remembering anyone.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 
+from app.reporting.tickets_used import MemoryUsedTickets, RedisUsedTickets, UsedTickets
 from config import Settings
 
 RATE_LIMITED = {
@@ -35,6 +36,25 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
             getattr(settings, attribute),
             methods=["POST"],
             key_func=lambda e=endpoint: e,  # type: ignore[misc]
+            deduct_when=lambda _response: bool(g.get("rate_counted")),
         )(view)
     app.extensions["haechi.limiter"] = limiter
+    app.extensions["haechi.used_tickets"] = (
+        RedisUsedTickets(settings.redis_url) if settings.redis_url else MemoryUsedTickets()
+    )
     return limiter
+
+
+def count_this_request() -> None:
+    """This request passed the cheap checks (CSRF, ticket, session): it counts against the budget.
+
+    Requests refused before this point cost the limit nothing, so junk posts
+    cannot use up the budget that real reporters share.
+    """
+    g.rate_counted = True
+
+
+def used_tickets() -> UsedTickets:
+    """The app's record of used form tickets."""
+    store: UsedTickets = current_app.extensions["haechi.used_tickets"]
+    return store

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
@@ -27,8 +26,18 @@ from app.reporting import abuse, service
 from app.reporting import session as reporter_session
 from app.reporting.errors import NotReady, SessionEnded, WrongReceipt
 from app.reporting.forms import MessageForm, ReceiptForm, ReportForm
+from app.reporting.limits import count_this_request, used_tickets
 from app.runtime import get_blobs, get_secrets, get_settings
-from app.uploads import UploadSink, accepts_uploads, expect_uploads, file_stream_aad, file_stream_key
+from app.uploads import (
+    UploadSink,
+    accepts_uploads,
+    clean_filename,
+    content_disposition,
+    expect_uploads,
+    file_stream_aad,
+    file_stream_key,
+    files_from,
+)
 from crypto.errors import ReceiptChecksumError, ReceiptFormatError
 from crypto.receipts import format_receipt
 from crypto.stream import DecryptingReader
@@ -58,15 +67,19 @@ def _ticket() -> str:
 def _check_ticket(raw: str | None) -> str | None:
     """None if the form ticket is fine, else the message to show."""
     settings = get_settings()
+    max_age = settings.form_max_hours * 3600
     try:
-        abuse.check(
-            get_secrets().session_secret, raw, _now_epoch(), settings.form_min_seconds, settings.form_max_hours * 3600
-        )
+        nonce = abuse.check(get_secrets().session_secret, raw, _now_epoch(), settings.form_min_seconds, max_age)
+        if not used_tickets().first_use(nonce, max_age):
+            raise abuse.TicketError("used")
+        count_this_request()
     except abuse.TicketError as exc:
         if exc.reason == "too_fast":
             return str(_("That was very fast. Please check your entries and send again."))
         if exc.reason == "expired":
             return str(_("This form was open for a long time. Please send it again."))
+        if exc.reason == "used":
+            return str(_("This form was already sent. If you reloaded the page, your report was received once."))
         return str(_("This form could not be checked. Please reload the page and try again."))
     return None
 
@@ -88,7 +101,7 @@ def _stored_files(sink: UploadSink, storages: list) -> list[service.StoredFile]:
                 service.StoredFile(
                     blob_key=upload.blob_key,
                     size=upload.size,
-                    filename=storage.filename or "",
+                    filename=clean_filename(storage.filename),
                     content_type=storage.mimetype or "",
                 )
             )
@@ -103,8 +116,10 @@ def report() -> ResponseReturnValue:
     db, settings = get_session(), get_settings()
     case_key = new_case_key()
     sink = UploadSink(get_blobs(), case_key)
+    storages = []
     if request.method == "POST":
         expect_uploads(sink)  # files are encrypted under this case key as they arrive
+        storages = files_from("files")  # before anything reads a field another part may impersonate
     form = ReportForm()
     form.department_id.choices = _department_choices()
     if request.method == "GET":
@@ -113,7 +128,6 @@ def report() -> ResponseReturnValue:
             "reporter/report.html", form=form, max_mib=settings.max_upload_bytes // 2**20, max_files=settings.max_files
         )
     problem = _check_ticket(form.ticket.data)
-    storages = [s for s in request.files.getlist("files") if s.filename]
     valid = form.validate_on_submit()
     if len(storages) > settings.max_files:
         form.files.errors = [_("Attach at most %(n)d files.", n=settings.max_files)]
@@ -240,12 +254,14 @@ def inbox() -> ResponseReturnValue:
     except WrongReceipt:
         return _ended()
     sink = UploadSink(get_blobs(), case_key)
+    storages = []
     if request.method == "POST":
         expect_uploads(sink)
+        storages = files_from("files")
+        count_this_request()
     form = MessageForm()
     status = 200
     if request.method == "POST":
-        storages = [s for s in request.files.getlist("files") if s.filename]
         if len(storages) > settings.max_files:
             form.files.errors = [_("Attach at most %(n)d files.", n=settings.max_files)]
         if form.validate_on_submit() and not form.files.errors:
@@ -308,8 +324,7 @@ def file_download(blob_key: str, case_key: bytes, name: str, size: int) -> Respo
             source.close()
 
     resp = Response(stream_with_context(generate()), mimetype="application/octet-stream")
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_") or "file"
-    resp.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    resp.headers["Content-Disposition"] = content_disposition(name)
     resp.headers["Content-Length"] = str(size)
     return resp
 

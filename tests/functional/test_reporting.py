@@ -178,7 +178,7 @@ def test_an_oversized_upload_is_refused_clearly_and_leaves_nothing(office, test_
     r = rep.submit(files=[(io.BytesIO(b"x" * 300_000), "big.bin")])
     assert r.status_code == 413
     html = r.get_data(as_text=True)
-    assert "0 MiB" in html or "MiB" in html
+    assert "195.3 KiB" in html  # the upload limit of this app, not the small limit of other forms
     assert _blobs(test_settings) == []
     with small.app_context():
         assert get_session().query(Case).count() == 0
@@ -454,3 +454,76 @@ def test_rekeying_the_protection_team_keeps_identities_readable_by_members_and_n
         assert b"Hong Gildong" in FieldCipher(identity_key, str(record.case_id)).decrypt("identity", record.fields_ct)
         with pytest.raises(DecryptionError):
             open_sealed(first_key, record.sealed_to_protection_key_ct, context)
+
+
+def test_junk_posts_do_not_use_up_the_budget_real_reporters_share(office, test_settings, staff):
+    limited = create_app(test_settings.with_(submit_rate="2/minute"))
+    rep = ReporterAuth(limited.test_client()).english()
+    for _ in range(5):
+        assert rep.client.post("/report", data={"what": "junk"}, content_type="multipart/form-data").status_code == 400
+        assert rep.client.post("/receipt/inbox", data={"x": "1"}).status_code == 303
+    assert rep.submit().status_code == 200
+    assert rep.submit().status_code == 200
+    assert rep.submit().status_code == 429
+    limited.extensions["haechi.engine"].dispose()
+
+
+def test_sending_the_same_form_twice_files_one_report(app, office, reporter):
+    page = reporter.client.get("/report").get_data(as_text=True)
+    data = {**REPORT_FIELDS, "csrf_token": csrf_token(page), "ticket": ticket(page)}
+    first = reporter.post_multipart("/report", data)
+    assert first.status_code == 200
+    again = reporter.post_multipart("/report", data)
+    assert again.status_code == 400 and "already sent" in again.get_data(as_text=True)
+    with app.app_context():
+        assert get_session().query(Case).count() == 1
+
+
+def test_the_receipt_page_has_no_language_switch_that_would_lose_the_receipt(app, office, reporter):
+    html = reporter.submit().get_data(as_text=True)
+    assert 'action="/language"' not in html
+
+
+def test_a_large_form_body_is_refused_before_it_is_read(app, office, client):
+    r = client.post("/receipt", data={"receipt": "1" * (2 * 1024 * 1024)})
+    assert r.status_code == 413
+
+
+def test_an_upload_route_takes_only_multipart_bodies(app, office, reporter):
+    page = reporter.client.get("/report").get_data(as_text=True)
+    r = reporter.client.post("/report", data={**REPORT_FIELDS, "csrf_token": csrf_token(page), "ticket": ticket(page)})
+    assert r.status_code == 400
+    with app.app_context():
+        assert get_session().query(Case).count() == 0
+
+
+@pytest.mark.parametrize("field", ["what", "who", "name", "contact", "amount", "ticket", "extra"])
+def test_a_file_sent_under_another_field_name_is_refused(app, office, reporter, test_settings, field):
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    page = reporter.client.get("/report").get_data(as_text=True)
+    values = MultiDict({**REPORT_FIELDS, "csrf_token": csrf_token(page), "ticket": ticket(page)})
+    values.add(field, FileStorage(stream=io.BytesIO(b"sneaky"), filename="x.txt"))
+    boundary, body = encode_multipart(values)
+    r = reporter.client.post("/report", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert r.status_code == 400
+    assert _blobs(test_settings) == []
+
+
+def test_a_file_name_with_a_line_break_is_stored_clean_and_still_downloads(app, office, reporter):
+    page = reporter.client.get("/report").get_data(as_text=True)
+    fields = {**REPORT_FIELDS, "csrf_token": csrf_token(page), "ticket": ticket(page)}
+    parts = [f'--B\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    parts.append(
+        "--B\r\nContent-Disposition: form-data; name=\"files\"; filename*=UTF-8''a%0D%0AX%3A%20y.txt\r\n"
+        "Content-Type: text/plain\r\n\r\ndata\r\n--B--\r\n"
+    )
+    r = reporter.client.post("/report", data="".join(parts).encode(), content_type="multipart/form-data; boundary=B")
+    code = re.search(r"<strong>([0-9-]+)</strong>", r.get_data(as_text=True)).group(1)
+    reporter.login(code)
+    with app.app_context():
+        att = get_session().query(Attachment).one()
+    download = reporter.client.get(f"/receipt/files/{att.id}")
+    assert download.status_code == 200 and download.get_data() == b"data"
+    assert "aX: y.txt" in reporter.client.get("/receipt/inbox").get_data(as_text=True)

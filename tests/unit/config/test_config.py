@@ -19,8 +19,9 @@ def test_defaults_give_an_embedded_sqlite_database_in_the_instance_folder(tmp_pa
 
 
 def test_database_url_and_flags_come_from_the_environment(tmp_path):
-    s = Settings.from_env({"HAECHI_INSTANCE": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://x@h/db",
-                           "HAECHI_HTTPS": "true"})
+    s = Settings.from_env(
+        {"HAECHI_INSTANCE": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://x@h/db", "HAECHI_HTTPS": "true"}
+    )
     assert s.database_url == "postgresql+psycopg://x@h/db" and s.https
 
 

@@ -1,6 +1,7 @@
 """The blob store holds only ciphertext under random keys; uploads are sealed only when complete."""
 
 import io
+import re
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -88,3 +89,46 @@ def test_sweep_removes_parts_left_by_a_crash(tmp_path):
     key = store.new_key()
     store.open_write(key).close()
     assert store.sweep() == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("C:\\Users\\kim.minsoo\\Desktop\\장부.xlsx", "장부.xlsx"),
+        ("/home/kim/evidence.pdf", "evidence.pdf"),
+        ("a\r\nX-Injected: 1.txt", "aX-Injected: 1.txt"),
+        ("\u202egnp.exe", "gnp.exe"),  # right-to-left override stripped
+        ("", "file"),
+        ("..", "file"),
+        (None, "file"),
+        ("한글\u1100\u1161.txt", "한글가.txt"),  # normalised to NFC
+    ],
+)
+def test_file_names_are_cleaned_before_they_are_stored(raw, clean):
+    from app.uploads import clean_filename
+
+    assert clean_filename(raw) == clean
+
+
+def test_long_file_names_keep_their_extension():
+    from app.uploads import MAX_FILENAME_CHARS, clean_filename
+
+    name = clean_filename("x" * 500 + ".pdf")
+    assert len(name) <= MAX_FILENAME_CHARS and name.endswith(".pdf")
+
+
+@pytest.mark.parametrize("name", ['a"b.txt', "back\\slash.txt", "semi;colon.txt", "증거 자료.pdf", "a/b.txt"])
+def test_the_download_header_is_well_formed_for_any_name(name):
+    from urllib.parse import unquote
+
+    from werkzeug.http import parse_options_header
+
+    from app.uploads import content_disposition
+
+    header = content_disposition(name)
+    assert "\n" not in header and "\r" not in header
+    kind, params = parse_options_header(header)
+    assert kind == "attachment" and params["filename"] == name  # what browsers read
+    assert unquote(header.split("filename*=UTF-8''")[1]) == name
+    fallback = re.search(r'filename="([^"]*)"', header).group(1)
+    assert all(32 <= ord(c) < 127 and c not in '"\\' for c in fallback)

@@ -154,8 +154,11 @@ def test_the_english_catalogue_holds_no_korean_text():
     path = Path(__file__).resolve().parents[3] / "translations" / "en" / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
         catalog = read_po(fh, locale="en")
-    wrong = [m.id for m in catalog if m.id and isinstance(m.string, str) and hangul.search(m.string)
-             and not hangul.search(str(m.id))]
+    wrong = [
+        m.id
+        for m in catalog
+        if m.id and isinstance(m.string, str) and hangul.search(m.string) and not hangul.search(str(m.id))
+    ]
     assert wrong == []
 
 
