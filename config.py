@@ -66,6 +66,7 @@ class Settings:
     max_form_bytes: int = 1024 * 1024
     max_files: int = 10
     reporter_idle_minutes: int = 15
+    reporter_absolute_minutes: int = 120
     # Rate limits are shared by all reporters (keyed by route, not by person):
     # nothing about who asked is remembered, not even a hashed address.
     submit_rate: str = "30/minute;300/hour"

@@ -72,9 +72,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     init_limits(app, settings)
 
+    from app.blobs_cli import blobs_cli
     from app.schema_cli import db_cli
 
     app.cli.add_command(db_cli)
+    app.cli.add_command(blobs_cli)
     # Static files (CSS) are public like the landing page; every other route declares its rule.
     app.view_functions["static"] = public(app.view_functions["static"])
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -50,9 +51,19 @@ class LocalBlobStore:
         return os.fdopen(fd, "wb")
 
     def commit(self, key: str) -> None:
-        """Make a completely written blob visible under its key."""
+        """Make a completely written blob visible under its key, its times kept to the day.
+
+        Threat: a file's modification time would tell when a reporter uploaded
+        it, to the microsecond (DESIGN.md section 5 keeps reporter times to
+        the day). The blob and its folder are set to midnight UTC. The inode
+        change time cannot be set from user space; on a local disk it still
+        holds the exact time, which object storage does not expose.
+        """
         path = self._path(key)
         os.replace(path.with_suffix(".part"), path)
+        midnight = int(time.time()) // 86400 * 86400
+        os.utime(path, (midnight, midnight))
+        os.utime(path.parent, (midnight, midnight))
 
     def discard(self, key: str) -> None:
         """Forget a blob that was started but not committed."""
@@ -66,10 +77,16 @@ class LocalBlobStore:
         """Delete a committed blob (purge, or a submission that was rolled back)."""
         self._path(key).unlink(missing_ok=True)
 
-    def sweep(self) -> int:
-        """Remove orphan ``.part`` files left by a crash; returns how many."""
+    def sweep(self, older_than_seconds: int = 3600) -> int:
+        """Remove orphan ``.part`` files left by a crash; returns how many.
+
+        Only parts older than ``older_than_seconds`` go, so an upload still
+        streaming in another worker is left alone.
+        """
+        cutoff = time.time() - older_than_seconds
         count = 0
         for part in self.root.glob("*/*.part"):
-            part.unlink(missing_ok=True)
-            count += 1
+            if part.stat().st_mtime < cutoff:
+                part.unlink(missing_ok=True)
+                count += 1
         return count

@@ -105,11 +105,7 @@ class EncryptedUpload:
         self._writer.close()
         if not self._file.closed:
             self._file.close()
-        if self.complete:
-            self.store.commit(self.blob_key)
-            self.store.delete(self.blob_key)
-        else:
-            self.store.discard(self.blob_key)
+        self.store.discard(self.blob_key)  # never claimed, so still a .part file
 
 
 @dataclass
@@ -148,6 +144,7 @@ class UploadSink:
         """The transaction that referenced the claimed blobs failed: delete them too."""
         for key in self.claimed:
             self.store.delete(key)
+        self.started = [u for u in self.started if u.blob_key not in self.claimed]
         self.claimed.clear()
 
 

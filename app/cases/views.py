@@ -96,7 +96,7 @@ def reply(case_id: int) -> ResponseReturnValue:
 def download(case_id: int, attachment_id: int) -> ResponseReturnValue:
     """A case file, decrypted as it streams, always as a download."""
     case, case_key = _open(case_id)
-    att = reporting.attachment_for(case, attachment_id)
+    att = reporting.attachment_for(case, attachment_id, for_reporter=False)
     if att is None:
         abort(404)
     name, _ctype = reporting.attachment_meta(case, case_key, att)

@@ -203,7 +203,6 @@ def submit_report(
         received_on=today,
         ack_due_on=ack_due_on(received_on=today),
         channel=Channel.WEB.value,
-        internal_reporter={"yes": True, "no": False}.get(data.public_officer),
     )
     db.add(case)
     db.flush()
@@ -364,10 +363,15 @@ def add_staff_message(
     return entry
 
 
-def attachment_for(case: Case, attachment_id: int) -> Attachment | None:
-    """An attachment of this case (never of another), or None."""
+def attachment_for(case: Case, attachment_id: int, *, for_reporter: bool) -> Attachment | None:
+    """An attachment of this case (never of another), or None.
+
+    For the reporter, only files of entries they can see (not, say, a file on
+    an internal note).
+    """
+    visible = {e.id for e in case.entries if e.visible_to_reporter}
     for att in case.attachments:
-        if att.id == attachment_id:
+        if att.id == attachment_id and (not for_reporter or att.entry_id in visible):
             return att
     return None
 

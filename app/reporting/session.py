@@ -2,13 +2,13 @@
 
 After a receipt login the browser gets a cookie with the case id and the
 receipt-derived private key, encrypted (AES-256-GCM) under a key derived from
-the instance's session secret, with an expiry inside. The server stores
+the instance's session secret, with an idle expiry and an absolute end inside. The server stores
 nothing about the session: no row, no time, no address. Idle expiry is
 enforced by the expiry inside the cookie, refreshed on each request; "leave"
 deletes the cookie.
 
 Threat accepted: a copy of the cookie taken from the reporter's own browser
-works until it expires (a short idle time).
+works until it expires (a short idle time, and never past the absolute end).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ReporterSession:
 
     case_id: int
     private_key: bytes
+    ends_epoch: int  # absolute end, fixed at login: a copied cookie cannot be kept alive by polling
 
 
 def _cookie_key(session_secret: bytes) -> bytes:
@@ -45,8 +46,10 @@ def _cookie_key(session_secret: bytes) -> bytes:
 
 
 def encode(session_secret: bytes, session: ReporterSession, expires_epoch: int) -> str:
-    """The cookie value: the session and its expiry, encrypted."""
-    payload = json.dumps({"c": session.case_id, "k": session.private_key.hex(), "e": expires_epoch}).encode()
+    """The cookie value: the session, its idle expiry and its absolute end, encrypted."""
+    payload = json.dumps(
+        {"c": session.case_id, "k": session.private_key.hex(), "e": expires_epoch, "a": session.ends_epoch}
+    ).encode()
     return base64.urlsafe_b64encode(aead.encrypt(_cookie_key(session_secret), payload, _AAD)).decode()
 
 
@@ -57,8 +60,10 @@ def decode(session_secret: bytes, cookie: str | None, now_epoch: int) -> Reporte
     try:
         blob = base64.urlsafe_b64decode(cookie.encode())
         data = json.loads(aead.decrypt(_cookie_key(session_secret), blob, _AAD))
-        session = ReporterSession(case_id=int(data["c"]), private_key=bytes.fromhex(data["k"]))
-        expires = int(data["e"])
+        session = ReporterSession(
+            case_id=int(data["c"]), private_key=bytes.fromhex(data["k"]), ends_epoch=int(data["a"])
+        )
+        expires = min(int(data["e"]), session.ends_epoch)
     except (binascii.Error, ValueError, KeyError, TypeError, CryptoError):
         raise SessionEnded() from None
     if expires <= now_epoch or len(session.private_key) != 32:

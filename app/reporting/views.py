@@ -158,8 +158,8 @@ def report() -> ResponseReturnValue:
         employee_number=(form.employee_number.data or "").strip(),
         contact=(form.contact.data or "").strip(),
     )
-    files = _stored_files(sink, storages)
     try:
+        files = _stored_files(sink, storages)
         submitted = service.submit_report(
             db, settings, get_secrets().receipt_salt, data, identity, files, case_key, local_today(utcnow())
         )
@@ -202,8 +202,9 @@ def receipt() -> ResponseReturnValue:
     except WrongReceipt:
         form.receipt.errors = [_("No report opens with this receipt code.")]
     else:
+        ends = _now_epoch() + get_settings().reporter_absolute_minutes * 60
         return _with_session(
-            redirect(url_for("reporting.inbox"), code=303), reporter_session.ReporterSession(case_id, private)
+            redirect(url_for("reporting.inbox"), code=303), reporter_session.ReporterSession(case_id, private, ends)
         )
     form.ticket.data = _ticket()
     return render_template("reporter/receipt_login.html", form=form), 400
@@ -266,16 +267,16 @@ def inbox() -> ResponseReturnValue:
             form.files.errors = [_("Attach at most %(n)d files.", n=settings.max_files)]
         if form.validate_on_submit() and not form.files.errors:
             answers = request.form.get("answers") == "1"
-            service.add_reporter_message(
-                db,
-                case,
-                case_key,
-                form.body.data or "",
-                _stored_files(sink, storages),
-                local_today(utcnow()),
-                answers_question=answers,
-            )
             try:
+                service.add_reporter_message(
+                    db,
+                    case,
+                    case_key,
+                    form.body.data or "",
+                    _stored_files(sink, storages),
+                    local_today(utcnow()),
+                    answers_question=answers,
+                )
                 db.commit()
             except BaseException:
                 db.rollback()
@@ -305,7 +306,7 @@ def download(attachment_id: int) -> ResponseReturnValue:
         case, case_key = service.load_case_for_reporter(db, session.case_id, session.private_key)
     except WrongReceipt:
         return _ended()
-    att = service.attachment_for(case, attachment_id)
+    att = service.attachment_for(case, attachment_id, for_reporter=True)
     if att is None:
         abort(404)
     name, _ctype = service.attachment_meta(case, case_key, att)

@@ -172,12 +172,6 @@ def test_no_canary_in_anything_the_app_wrote(
     assert len([w for w in written if "/blobs/" in w[0]]) == 2
     assert sum(len(d) for _w, d in written) > len(big)
     assert _sweep(written) == []
-    assert log_has_no_reporter_address(all_logs)
-
-
-def log_has_no_reporter_address(path: Path) -> bool:
-    """The test client's address (127.0.0.1) must not be in any log line of the journey."""
-    return "127.0.0.1" not in path.read_text(encoding="utf-8", errors="replace")
 
 
 def test_the_sweep_would_find_a_canary_in_plaintext(tmp_path):

@@ -84,11 +84,22 @@ def test_a_file_moved_to_another_blob_key_does_not_decrypt(tmp_path):
         decrypt_stream(file_stream_key(KEY, other), fh, io.BytesIO(), file_stream_aad(other))
 
 
-def test_sweep_removes_parts_left_by_a_crash(tmp_path):
+def test_sweep_removes_old_parts_left_by_a_crash_but_not_uploads_in_flight(tmp_path):
+    import os
+
     store = LocalBlobStore(tmp_path)
-    key = store.new_key()
-    store.open_write(key).close()
-    assert store.sweep() == 1
+    old, fresh = store.new_key(), store.new_key()
+    store.open_write(old).close()
+    store.open_write(fresh).close()
+    old_part = tmp_path / old[:2] / f"{old}.part"
+    os.utime(old_part, (1, 1))
+    assert store.sweep(older_than_seconds=3600) == 1
+    assert not old_part.exists() and (tmp_path / fresh[:2] / f"{fresh}.part").exists()
+
+
+def test_flask_blobs_sweep(app):
+    r = app.test_cli_runner().invoke(args=["blobs", "sweep", "--older-than-hours", "0"])
+    assert r.exit_code == 0 and "unfinished upload(s) removed" in r.output
 
 
 @pytest.mark.parametrize(
@@ -132,3 +143,15 @@ def test_the_download_header_is_well_formed_for_any_name(name):
     assert unquote(header.split("filename*=UTF-8''")[1]) == name
     fallback = re.search(r'filename="([^"]*)"', header).group(1)
     assert all(32 <= ord(c) < 127 and c not in '"\\' for c in fallback)
+
+
+def test_a_committed_blob_and_its_folder_keep_only_the_day(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    key = store.new_key()
+    with store.open_write(key) as fh:
+        fh.write(b"ciphertext")
+    store.commit(key)
+    path = tmp_path / key[:2] / key
+    for p in (path, path.parent):
+        st = p.stat()
+        assert st.st_mtime % 86400 == 0 and st.st_atime % 86400 == 0
