@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -217,17 +218,8 @@ def submit_report(
     case_keys.grant_recovery(case, case_key, recovery)
     case_keys.grant_reporter(case, case_key, derived.keypair.public)
 
-    cipher = case_cipher(case, case_key)
-    entry = CaseEntry(
-        kind=EntryKind.REPORT.value,
-        created_on=today,
-        visible_to_reporter=True,
-        body_ct=cipher.encrypt(
-            entry_purpose(EntryKind.REPORT.value), json.dumps(asdict(data), ensure_ascii=False).encode()
-        ),
-    )
-    case.entries.append(entry)
-    db.flush()
+    report = json.dumps(asdict(data), ensure_ascii=False).encode()
+    entry = new_entry(db, case, case_key, EntryKind.REPORT.value, report, created_on=today, visible_to_reporter=True)
     add_files(case, case_key, files, entry, today)
 
     if not identity.is_empty():
@@ -314,6 +306,14 @@ def read_inbox(case: Case, case_key: bytes) -> Inbox:
     )
 
 
+def new_entry(db: Session, case: Case, case_key: bytes, kind: str, body: bytes, **fields: Any) -> CaseEntry:
+    """Add a timeline entry whose body is encrypted for its kind (the one place entries are sealed)."""
+    entry = CaseEntry(kind=kind, body_ct=case_cipher(case, case_key).encrypt(entry_purpose(kind), body), **fields)
+    case.entries.append(entry)
+    db.flush()
+    return entry
+
+
 def add_reporter_message(
     db: Session,
     case: Case,
@@ -325,14 +325,7 @@ def add_reporter_message(
 ) -> CaseEntry:
     """A message (or an answer to a question) from the reporter, with optional files; kept to the day."""
     kind = EntryKind.ANSWER.value if answers_question else EntryKind.MESSAGE_IN.value
-    entry = CaseEntry(
-        kind=kind,
-        created_on=today,
-        visible_to_reporter=True,
-        body_ct=case_cipher(case, case_key).encrypt(entry_purpose(kind), text.encode()),
-    )
-    case.entries.append(entry)
-    db.flush()
+    entry = new_entry(db, case, case_key, kind, text.encode(), created_on=today, visible_to_reporter=True)
     add_files(case, case_key, files, entry, today)
     db.flush()
     return entry
@@ -350,17 +343,17 @@ def add_staff_message(
 ) -> CaseEntry:
     """A message (or a question) from staff to the reporter."""
     kind = EntryKind.QUESTION.value if question else EntryKind.MESSAGE_OUT.value
-    entry = CaseEntry(
-        kind=kind,
+    return new_entry(
+        db,
+        case,
+        case_key,
+        kind,
+        text.encode(),
         created_on=today,
         created_at=now,
         author_user_id=author_id,
         visible_to_reporter=True,
-        body_ct=case_cipher(case, case_key).encrypt(entry_purpose(kind), text.encode()),
     )
-    case.entries.append(entry)
-    db.flush()
-    return entry
 
 
 def attachment_for(case: Case, attachment_id: int, *, for_reporter: bool) -> Attachment | None:
