@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, ciphertext, intpk, one_of, str40, str100, str200, timestamp, utcnow
@@ -179,6 +180,14 @@ class Case(Base):
     acknowledged_at: Mapped[dt.datetime | None]
     ack_due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     feedback_due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # The nearest open deadline (acknowledgement, then feedback, or a kind's own),
+    # kept by the workflow service so queues sort on one indexed column.
+    next_due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    feedback_given_on: Mapped[dt.date | None] = mapped_column(Date)
+    # When the reporter was told of a referral or closure (what the law asks to record).
+    reporter_informed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Set when staff ask the reporter something; cleared when the reporter writes.
+    waiting_on_reporter: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     closed_at: Mapped[dt.datetime | None]
     retention_until: Mapped[dt.date | None] = mapped_column(Date, index=True)
     report_type: Mapped[str | None] = mapped_column(String(20))
