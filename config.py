@@ -74,6 +74,17 @@ class Settings:
     # A form must have been open this long before it is sent (bots submit at once).
     form_min_seconds: int = 3
     form_max_hours: int = 6
+    # Deadlines per case kind, "kind:value,…" (DESIGN.md section 6): acknowledgement
+    # within 7 days of receipt, feedback within 3 months of acknowledgement; a
+    # retaliation complaint is urgent.
+    ack_days: str = "report:7,retaliation:3,alert:7,training:14,supporter:14,idea:14"
+    feedback_months: str = "report:3,retaliation:1,alert:1,training:3,supporter:3,idea:3"
+    due_soon_days: int = 3
+    # How long a closed case is kept before it is purged, in days per kind, and
+    # how many days before the purge the team is reminded.
+    retention_days: str = "report:1825,retaliation:3650,alert:1095,training:1095,supporter:1095,idea:730"
+    retention_reminder_days: int = 30
+    audit_checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
         if not self.testing:
@@ -81,6 +92,8 @@ class Settings:
             self.argon2.check_production()
         if self.default_locale not in self.locales:
             raise ConfigError("HAECHI_DEFAULT_LOCALE must be one of the supported locales")
+        for setting in ("ack_days", "feedback_months", "retention_days"):
+            _kind_table(getattr(self, setting), setting)  # fail at start, not at the first case
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,11 +119,38 @@ class Settings:
             reporter_idle_minutes=_int(env, "HAECHI_REPORTER_IDLE_MINUTES", 15),
             submit_rate=env.get("HAECHI_SUBMIT_RATE") or "30/minute;300/hour",
             receipt_rate=env.get("HAECHI_RECEIPT_RATE") or "60/minute;600/hour",
+            **{
+                field_name: env[var]
+                for field_name, var in (
+                    ("ack_days", "HAECHI_ACK_DAYS"),
+                    ("feedback_months", "HAECHI_FEEDBACK_MONTHS"),
+                    ("retention_days", "HAECHI_RETENTION_DAYS"),
+                )
+                if env.get(var)
+            },
         )
+
+    def per_kind(self, setting: str, kind: str) -> int:
+        """One kind's value of a "kind:value,…" setting (``ack_days``, ``feedback_months``, ``retention_days``)."""
+        table = _kind_table(getattr(self, setting), setting)
+        if kind not in table:
+            raise ConfigError(f"{setting} has no value for kind {kind!r}")
+        return table[kind]
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _kind_table(raw: str, name: str) -> dict[str, int]:
+    """Parse "kind:value,kind:value" into a dict of positive whole numbers."""
+    table: dict[str, int] = {}
+    for item in raw.split(","):
+        kind, sep, value = item.strip().partition(":")
+        if not sep or not kind or not value.strip().isdigit() or int(value) <= 0:
+            raise ConfigError(f"{name} must look like 'report:7,alert:3', not {raw!r}")
+        table[kind.strip()] = int(value)
+    return table
 
 
 def load_secrets(instance_path: Path) -> Secrets:

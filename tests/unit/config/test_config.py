@@ -71,3 +71,17 @@ def test_secrets_never_reach_the_database(app, test_settings):
         db_bytes = Path(test_settings.database_url.removeprefix("sqlite:///")).read_bytes()
         for value in (s.session_secret, s.receipt_salt, s.audit_signing_key, s.protection_key):
             assert value not in db_bytes
+
+
+def test_per_kind_deadlines_and_retention_are_configurable(tmp_path):
+    s = Settings.from_env({"HAECHI_INSTANCE": str(tmp_path), "HAECHI_ACK_DAYS": "report:5,retaliation:2"})
+    assert s.per_kind("ack_days", "report") == 5 and s.per_kind("feedback_months", "report") == 3
+    assert s.per_kind("retention_days", "report") == 1825
+    with pytest.raises(ConfigError, match="no value for kind"):
+        s.per_kind("ack_days", "alert")
+
+
+@pytest.mark.parametrize("raw", ["report7", "report:0", "report:-1", ":5", "report:x"])
+def test_a_malformed_per_kind_setting_fails_at_start(tmp_path, raw):
+    with pytest.raises(ConfigError, match="ack_days"):
+        Settings.from_env({"HAECHI_INSTANCE": str(tmp_path), "HAECHI_ACK_DAYS": raw})
