@@ -26,6 +26,11 @@ SECRET_FILES = {
 }
 
 
+DEFAULT_ACK_DAYS = "report:7,retaliation:3,alert:7,training:14,supporter:14,idea:14"
+DEFAULT_FEEDBACK_MONTHS = "report:3,retaliation:1,alert:1,training:3,supporter:3,idea:3"
+DEFAULT_RETENTION_DAYS = "report:1825,retaliation:3650,alert:1095,training:1095,supporter:1095,idea:730"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the app refuses to start."""
 
@@ -77,12 +82,12 @@ class Settings:
     # Deadlines per case kind, "kind:value,…" (DESIGN.md section 6): acknowledgement
     # within 7 days of receipt, feedback within 3 months of acknowledgement; a
     # retaliation complaint is urgent.
-    ack_days: str = "report:7,retaliation:3,alert:7,training:14,supporter:14,idea:14"
-    feedback_months: str = "report:3,retaliation:1,alert:1,training:3,supporter:3,idea:3"
+    ack_days: str = DEFAULT_ACK_DAYS
+    feedback_months: str = DEFAULT_FEEDBACK_MONTHS
     due_soon_days: int = 3
     # How long a closed case is kept before it is purged, in days per kind, and
     # how many days before the purge the team is reminded.
-    retention_days: str = "report:1825,retaliation:3650,alert:1095,training:1095,supporter:1095,idea:730"
+    retention_days: str = DEFAULT_RETENTION_DAYS
     retention_reminder_days: int = 30
     audit_checkpoint_every: int = 100
 
@@ -119,15 +124,9 @@ class Settings:
             reporter_idle_minutes=_int(env, "HAECHI_REPORTER_IDLE_MINUTES", 15),
             submit_rate=env.get("HAECHI_SUBMIT_RATE") or "30/minute;300/hour",
             receipt_rate=env.get("HAECHI_RECEIPT_RATE") or "60/minute;600/hour",
-            **{
-                field_name: env[var]
-                for field_name, var in (
-                    ("ack_days", "HAECHI_ACK_DAYS"),
-                    ("feedback_months", "HAECHI_FEEDBACK_MONTHS"),
-                    ("retention_days", "HAECHI_RETENTION_DAYS"),
-                )
-                if env.get(var)
-            },
+            ack_days=env.get("HAECHI_ACK_DAYS") or DEFAULT_ACK_DAYS,
+            feedback_months=env.get("HAECHI_FEEDBACK_MONTHS") or DEFAULT_FEEDBACK_MONTHS,
+            retention_days=env.get("HAECHI_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
         )
 
     def per_kind(self, setting: str, kind: str) -> int:
