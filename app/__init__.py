@@ -67,16 +67,34 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(reporting_bp)
 
+    from app.cases.identity_views import bp as case_identity_bp
     from app.cases.views import bp as cases_bp
 
     app.register_blueprint(cases_bp)
+    app.register_blueprint(case_identity_bp)
+
+    from app.cases.queue_views import bp as queues_bp
+
+    app.register_blueprint(queues_bp)
+
+    from app.audit_views import bp as audit_bp
+
+    app.register_blueprint(audit_bp)
     init_limits(app, settings)
 
+    from app.audit_cli import audit_cli
     from app.blobs_cli import blobs_cli
+    from app.cases.retention_cli import retention_cli
     from app.schema_cli import db_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(blobs_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)
+
+    from app.cases.deadlines_cli import deadlines_cli
+
+    app.cli.add_command(deadlines_cli)
     # Static files (CSS) are public like the landing page; every other route declares its rule.
     app.view_functions["static"] = public(app.view_functions["static"])
     return app

@@ -9,10 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from bench import crypto_bench
+from bench import crypto_bench, queue_bench
 from bench.harness import Result
 
-SUITES = [*crypto_bench.BENCHMARKS]
+SUITES = [*crypto_bench.BENCHMARKS, *queue_bench.BENCHMARKS]
 OUT = Path("build") / "bench.json"
 
 
@@ -20,6 +20,10 @@ def main(argv: list[str]) -> int:
     """Run the benchmarks whose result names start with one of ``argv`` (all if none)."""
     results: list[Result] = []
     for bench in SUITES:
+        # A suite's results are named after its module (crypto_bench -> crypto.*): skip whole suites not asked for.
+        family = bench.__module__.rsplit(".", 1)[-1].removesuffix("_bench")
+        if argv and not any(p.split(".")[0] == family for p in argv):
+            continue
         for result in bench():
             if not argv or any(result.name.startswith(p) for p in argv):
                 results.append(result)

@@ -24,7 +24,10 @@ from app.models.cases import (
     LinkRelation,
     ReportType,
 )
+from app.models.identity_disclosure import IdentityApproval, IdentityRelease
 from app.models.protection import AlertStatus, CheckIn, CheckInAnswer, PersonnelEvent, ProtectedPerson, RetaliationAlert
+from app.models.queue_indexes import QUEUE_INDEXES  # noqa: F401  (extra indexes on case tables)
+from app.models.retention import RetentionRecord
 from app.models.staff import (
     RecoveryKey,
     Role,
@@ -66,7 +69,9 @@ __all__ = [
     "EntryKind",
     "GranteeKind",
     "IdentityAccessRequest",
+    "IdentityApproval",
     "IdentityRecord",
+    "IdentityRelease",
     "ImportStatus",
     "LinkRelation",
     "PersonnelEvent",
@@ -75,6 +80,7 @@ __all__ = [
     "RecoveryKey",
     "ReportType",
     "RetaliationAlert",
+    "RetentionRecord",
     "Role",
     "SessionStage",
     "SourceKind",

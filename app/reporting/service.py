@@ -202,9 +202,10 @@ def submit_report(
         category=data.category,
         department_id=data.department_id,
         received_on=today,
-        ack_due_on=ack_due_on(received_on=today),
+        ack_due_on=ack_due_on(received_on=today, days=settings.per_kind("ack_days", CaseKind.REPORT.value)),
         channel=Channel.WEB.value,
     )
+    case.next_due_on = case.ack_due_on
     db.add(case)
     db.flush()
 
@@ -325,35 +326,11 @@ def add_reporter_message(
 ) -> CaseEntry:
     """A message (or an answer to a question) from the reporter, with optional files; kept to the day."""
     kind = EntryKind.ANSWER.value if answers_question else EntryKind.MESSAGE_IN.value
+    case.waiting_on_reporter = False
     entry = new_entry(db, case, case_key, kind, text.encode(), created_on=today, visible_to_reporter=True)
     add_files(case, case_key, files, entry, today)
     db.flush()
     return entry
-
-
-def add_staff_message(
-    db: Session,
-    case: Case,
-    case_key: bytes,
-    author_id: int,
-    text: str,
-    now: dt.datetime,
-    today: dt.date,
-    question: bool = False,
-) -> CaseEntry:
-    """A message (or a question) from staff to the reporter."""
-    kind = EntryKind.QUESTION.value if question else EntryKind.MESSAGE_OUT.value
-    return new_entry(
-        db,
-        case,
-        case_key,
-        kind,
-        text.encode(),
-        created_on=today,
-        created_at=now,
-        author_user_id=author_id,
-        visible_to_reporter=True,
-    )
 
 
 def attachment_for(case: Case, attachment_id: int, *, for_reporter: bool) -> Attachment | None:

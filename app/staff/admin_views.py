@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.audit import record
 from app.authz import staff_required
 from app.cases.departments import DepartmentError, add_department, all_departments, set_department_active
 from app.db import get_session
@@ -75,6 +76,7 @@ def user_new() -> ResponseReturnValue:
         except InvalidCredentials:
             form.username.errors = [_("Enter a username of 1 to 100 characters.")]
         else:
+            record(db, "user.created", actor_user_id=current_user.id, target=f"user:{user.id}")
             db.commit()
             flash(_("User %(name)s created.", name=user.username), "info")
             return redirect(url_for("staff_admin.users"))
@@ -96,10 +98,18 @@ def user_edit(user_id: int) -> ResponseReturnValue:
         if user.id == current_user.id and (Role.ADMIN not in new_roles or not form.active.data):
             flash(_("You cannot remove your own administrator role or disable yourself."), "error")
         else:
+            was_roles, was_active = set(user.role_set), user.is_active
             user.display_name = form.display_name.data or user.display_name
             user.email = form.email.data or None
             service.set_roles(user, new_roles)
             service.set_active(db, user, bool(form.active.data))
+            target = f"user:{user.id}"
+            record(db, "user.edited", actor_user_id=current_user.id, target=target)
+            if new_roles != was_roles:
+                record(db, "user.roles_set", actor_user_id=current_user.id, target=target)
+            if user.is_active != was_active:
+                action = "user.enabled" if user.is_active else "user.disabled"
+                record(db, action, actor_user_id=current_user.id, target=target)
             db.commit()
             flash(_("Saved."), "info")
             return redirect(url_for("staff_admin.users"))
@@ -126,6 +136,7 @@ def team_propose(team_id: int) -> WerkzeugResponse:
         abort(400)
     team, user = _posted_team_and_user(team_id, user_id)
     teams.propose_member(db, team, user, current_user)
+    record(db, "team.member_proposed", actor_user_id=current_user.id, target=f"team:{team.id},user:{user.id}")
     db.commit()
     flash(
         _("%(user)s proposed for %(team)s. A member of the team must confirm.", user=user.username, team=team.name),
@@ -145,6 +156,7 @@ def team_confirm(team_id: int, user_id: int) -> WerkzeugResponse:
         teams.confirm_member(team, key, user, current_user)
     except NotATeamMember:
         abort(403)
+    record(db, "team.member_confirmed", actor_user_id=current_user.id, target=f"team:{team.id},user:{user.id}")
     db.commit()
     flash(_("%(user)s can now open %(team)s's cases.", user=user.username, team=team.name), "info")
     return redirect(url_for("staff_auth.home"))
@@ -157,7 +169,8 @@ def team_remove(team_id: int, user_id: int) -> WerkzeugResponse:
     db = get_session()
     team, user = _posted_team_and_user(team_id, user_id)
     key = keyring.open_team_key(team, current_user, current_private_key())
-    teams.remove_member(db, team, user, key)
+    record(db, "team.member_removed", actor_user_id=current_user.id, target=f"team:{team.id},user:{user.id}")
+    teams.remove_member(db, team, user, key, actor_user_id=current_user.id)
     db.commit()
     flash(_("%(user)s removed from %(team)s.", user=user.username, team=team.name), "info")
     return redirect(url_for("staff_admin.team_list"))
@@ -171,10 +184,11 @@ def departments() -> ResponseReturnValue:
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            add_department(db, form.code.data or "", form.name_ko.data or "", form.name_en.data or "")
+            dept = add_department(db, form.code.data or "", form.name_ko.data or "", form.name_en.data or "")
         except DepartmentError as exc:
             form.code.errors = [str(exc)]
         else:
+            record(db, "department.added", actor_user_id=current_user.id, target=f"department:{dept.id}")
             db.commit()
             flash(_("Department added."), "info")
             return redirect(url_for("staff_admin.departments"))
@@ -193,5 +207,7 @@ def department_toggle(dept_id: int) -> ResponseReturnValue:
     dept = set_department_active(db, dept_id, request.form.get("active") == "1")
     if dept is None:
         abort(404)
+    action = "department.shown" if dept.active else "department.hidden"
+    record(db, action, actor_user_id=current_user.id, target=f"department:{dept.id}")
     db.commit()
     return redirect(url_for("staff_admin.departments"))

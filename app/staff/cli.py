@@ -11,9 +11,12 @@ import click
 import pyotp
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from app.audit import record
 from app.cases.departments import DEMO_DEPARTMENTS, DepartmentError, add_department, all_departments
 from app.db import get_session, utcnow
+from app.models.audit import ActorKind
 from app.models.staff import RecoveryKey, Role, StaffUser, TeamKind
 from app.runtime import get_settings
 from app.staff import service, sessions, teams
@@ -33,6 +36,11 @@ DEMO_FILE = "demo-credentials.json"
 
 def _fail(message: str) -> None:
     raise click.ClickException(message)
+
+
+def _audit(db: Session, action: str, target: str | None = None) -> None:
+    """Audit a command-line action: the system acted (the shell user is not a staff account)."""
+    record(db, action, actor_kind=ActorKind.SYSTEM, target=target)
 
 
 @users_cli.command("create")
@@ -56,6 +64,7 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], email
         )
     except StaffError as exc:
         _fail(f"{type(exc).__name__}: {exc}")
+    _audit(db, "user.created", f"user:{user.id}")
     db.commit()
     click.echo(f"created {user.username} ({', '.join(sorted(roles))})")
 
@@ -79,6 +88,7 @@ def _set_active(username: str, active: bool) -> None:
         _fail(f"no user {username!r}")
         return
     service.set_active(db, user, active)
+    _audit(db, "user.enabled" if active else "user.disabled", f"user:{user.id}")
     db.commit()
     click.echo(f"{user.username} {'enabled' if active else 'disabled'}")
 
@@ -113,7 +123,10 @@ def recovery_init() -> None:
     if db.scalar(select(func.count()).select_from(RecoveryKey)):
         _fail("a recovery key already exists")
     keys = generate_keypair()
-    db.add(RecoveryKey(public_key=keys.public, active=True))
+    recovery = RecoveryKey(public_key=keys.public, active=True)
+    db.add(recovery)
+    db.flush()
+    _audit(db, "recovery.initialised", f"recovery_key:{recovery.id}")
     db.commit()
     click.echo("Recovery key created. Print or store this private key OFFLINE now; it is not kept anywhere:")
     click.echo(f"  {keys.private.hex()}")
@@ -146,9 +159,13 @@ def teams_create(name: str, kind: str, members: tuple[str, ...]) -> None:
             _fail(f"no user {username!r}")
         users.append(user)
     try:
-        teams.create_team(db, name, TeamKind(kind), users)  # type: ignore[arg-type]
+        team, _key = teams.create_team(db, name, TeamKind(kind), users)  # type: ignore[arg-type]
     except StaffError as exc:
         _fail(str(exc))
+        return
+    _audit(db, "team.created", f"team:{team.id}")
+    for member_id in sorted({m.user_id for m in team.memberships}):
+        _audit(db, "team.member_added", f"team:{team.id},user:{member_id}")
     db.commit()
     click.echo(f"team {name} created with {len(users)} member(s)")
 
@@ -167,6 +184,7 @@ def teams_add_member(team_name: str, username: str, recovery_key_file: str | Non
         return
     team_private = teams.open_team_key_with_recovery(team, _read_recovery_private(recovery_key_file))
     teams.add_member_with_key(db, team, team_private, user, None)
+    _audit(db, "team.member_added", f"team:{team.id},user:{user.id}")
     db.commit()
     click.echo(f"{user.username} added to {team.name}")
 
@@ -209,6 +227,7 @@ def departments_add(code: str, name_ko: str, name_en: str) -> None:
     except DepartmentError as exc:
         _fail(str(exc))
         return
+    _audit(db, "department.added", f"department:{dept.id}")
     db.commit()
     click.echo(f"department {dept.code} added")
 
@@ -247,6 +266,7 @@ def demo_seed() -> None:
         teams.create_team(db, team_name, kind, members)
     for code, name_ko, name_en in DEMO_DEPARTMENTS:
         add_department(db, code, name_ko, name_en)
+    _audit(db, "demo.seeded")
     db.commit()
     path = settings.instance_path / DEMO_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -9,8 +9,10 @@ reaches case content by role alone (DESIGN.md section 2).
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from app import audit
+from app.models.audit import ActorKind
 from app.models.cases import CaseKeyGrant, IdentityRecord
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.staff import keyring
@@ -111,7 +113,9 @@ def open_team_key_with_recovery(team: Team, recovery_private: bytes) -> bytes:
     )
 
 
-def remove_member(session: Session, team: Team, user: StaffUser, team_private: bytes | None) -> None:
+def remove_member(
+    session: Session, team: Team, user: StaffUser, team_private: bytes | None, *, actor_user_id: int | None = None
+) -> None:
     """Remove a member; re-key at once when the caller holds the key, else mark a re-key pending."""
     m = _membership(team, user)
     if m is not None:
@@ -121,10 +125,10 @@ def remove_member(session: Session, team: Team, user: StaffUser, team_private: b
     if team_private is None:
         team.rekey_pending = True
     else:
-        rekey(session, team, team_private)
+        rekey(session, team, team_private, actor_user_id=actor_user_id)
 
 
-def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
+def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: int | None = None) -> bytes:
     """Give the team a new key pair; seal it to every remaining confirmed member and to recovery.
 
     Every case key and every reporter identity key sealed to the team is
@@ -158,6 +162,13 @@ def rekey(session: Session, team: Team, old_private: bytes) -> bytes:
             m.key_version = new_version
     team.rekey_pending = False
     session.flush()
+    audit.record(
+        session,
+        "team.rekeyed",
+        actor_user_id=actor_user_id,
+        actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
+        target=f"team:{team.id}",
+    )
     return keys.private
 
 
@@ -169,7 +180,7 @@ def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes
         if team.rekey_pending and m.sealed_team_key_ct is not None:
             key = keyring.open_team_key(team, user, user_private)
             if key is not None:
-                rekey(session, team, key)
+                rekey(session, team, key, actor_user_id=user.id)
                 done += 1
     return done
 
@@ -184,8 +195,12 @@ def _membership(team: Team, user: StaffUser) -> TeamMembership | None:
 def _confirm(team: Team, team_private: bytes, user: StaffUser, proposed_by: StaffUser | None) -> TeamMembership:
     m = _membership(team, user)
     if m is None:
+        # Setting ``team=`` already adds it to team.memberships (back-populates); appending again
+        # listed the member twice. Adding it to the session at once keeps both sides consistent.
         m = TeamMembership(team=team, user=user, proposed_by_id=proposed_by.id if proposed_by else None)
-        team.memberships.append(m)
+        session = object_session(team)
+        if session is not None:
+            session.add(m)
     m.sealed_team_key_ct = keyring.seal_team_key_to(team, team_private, user.public_key)
     m.key_version = team.key_version
     return m

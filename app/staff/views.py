@@ -11,8 +11,10 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.audit import record
 from app.authz import public, staff_required
 from app.db import get_session, utcnow
 from app.models.staff import SessionStage, TeamMembership
@@ -60,10 +62,12 @@ def login() -> ResponseReturnValue:
         try:
             auth = service.authenticate(db, settings, form.username.data or "", form.password.data or "", now)
         except AccountLocked:
+            _audit_login_refused(db, "staff.login_locked", form.username.data or "")
             db.commit()
             flash(_("Too many failed attempts. This account is locked for a while; try again later."), "error")
             return render_template("staff/auth/login.html", form=form), 429
         except InvalidCredentials:
+            _audit_login_refused(db, "staff.login_failed", form.username.data or "")
             db.commit()  # keep the failure count
             flash(_("Wrong username or password."), "error")
             return render_template("staff/auth/login.html", form=form), 401
@@ -94,6 +98,7 @@ def code() -> ResponseReturnValue:
             service.verify_totp(user, secret, form.code.data or "", now)
         except InvalidTotp:
             service.record_failure(user, settings, now)
+            record(db, "staff.totp_failed", target=f"user:{user.id}", now=now)
             db.commit()
             flash(_("That code is not valid. Wait for a new code and try again."), "error")
             return render_template("staff/auth/code.html", form=form), 401
@@ -121,10 +126,12 @@ def enrol() -> ResponseReturnValue:
             service.verify_totp(user, secret, form.code.data or "", now)
         except InvalidTotp:
             service.record_failure(user, settings, now)
+            record(db, "staff.totp_failed", target=f"user:{user.id}", now=now)
             db.commit()
             flash(_("That code is not valid. Check the time on your phone and try again."), "error")
         else:
             service.enrol_totp(user, secret)
+            record(db, "staff.totp_enrolled", actor_user_id=user.id, target=f"user:{user.id}", now=now)
             return _finish_login(opened)
     uri = service.totp_uri(settings, user, secret)
     return render_template(
@@ -139,10 +146,17 @@ def _finish_login(opened: sessions.OpenedSession) -> WerkzeugResponse:
     db, settings, now = get_session(), get_settings(), utcnow()
     user = opened.row.user
     service.record_success(user)
+    record(db, "staff.login", actor_user_id=user.id, now=now)
     teams.finish_pending_rekeys(db, user, opened.private_key())
     _row, cookie = sessions.promote(db, settings, opened, now)
     db.commit()
     return _set_cookie(redirect(url_for("staff_auth.home")), cookie)
+
+
+def _audit_login_refused(db: Session, action: str, typed_username: str) -> None:
+    """Audit a refused password step: the account's id when it exists, never the typed name."""
+    user = service.find_user(db, typed_username)
+    record(db, action, target=f"user:{user.id}" if user is not None else None)
 
 
 def _qr_data_uri(text: str) -> str:
@@ -159,6 +173,7 @@ def logout() -> WerkzeugResponse:
     """End the session: its row, and the encrypted key in it, are deleted."""
     if ConfirmForm().validate_on_submit():
         db = get_session()
+        record(db, "staff.logout", actor_user_id=current_user.id)
         sessions.destroy(db, current_session().row)
         db.commit()
         g.pop("staff_session", None)
@@ -200,6 +215,7 @@ def password() -> ResponseReturnValue:
         except WeakPassword as exc:
             form.new.errors = [_("This password is too weak: %(why)s", why=str(exc))]
         else:
+            record(db, "staff.password_changed", actor_user_id=current_user.id, target=f"user:{current_user.id}")
             db.commit()
             flash(_("Your password is changed. Other sessions were signed out."), "info")
             return redirect(url_for("staff_auth.home"))

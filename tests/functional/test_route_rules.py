@@ -6,6 +6,7 @@ import re
 
 from app.authz import PUBLIC, REPORTER, STAFF, rule_of
 from app.models.staff import Role
+from tests.functional.conftest import csrf_token
 
 
 def test_every_endpoint_declares_an_authorisation_rule(app):
@@ -77,3 +78,29 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(staff, 
             assert r.status_code == 303 and r.location.endswith("/receipt"), rule.endpoint
         else:
             assert r.status_code == 400, (rule.endpoint, r.status_code)
+
+
+def test_each_staff_action_refuses_exactly_the_roles_its_rule_excludes(staff, client):
+    """POST routes too: with a valid CSRF token, a role outside the rule gets 403, any other role does not."""
+    admin = staff.create("root", Role.ADMIN)
+    members = {role: staff.create(f"post-{role.value}", role) for role in Role}
+    members[Role.ADMIN] = admin
+    post_routes = []
+    for rule in client.application.url_map.iter_rules():
+        r = rule_of(client.application.view_functions[rule.endpoint])
+        if isinstance(r, tuple) and r[0] == STAFF and "POST" in rule.methods:
+            post_routes.append((rule.endpoint, re.sub(r"<int:\w+>", "1", rule.rule), r[1]))
+    assert len(post_routes) >= 10
+    for role, member in members.items():
+        staff.login(member)
+        token = csrf_token(client.get("/staff/").get_data(as_text=True))
+        for endpoint, url, roles in post_routes:
+            if endpoint == "staff_auth.logout":
+                continue
+            status = client.post(url, data={"csrf_token": token}).status_code
+            if roles and role not in roles:
+                assert status == 403, (role, endpoint, status)
+            elif roles:
+                # Allowed by role; what follows is the action's own answer (404 for a case it cannot open, …).
+                assert status != 403, (role, endpoint, status)
+        staff.logout()

@@ -257,3 +257,13 @@ def test_rekeying_reseals_every_case_key_granted_to_the_team(staff, app):
         with pytest.raises(DecryptionError):
             open_sealed(old_team_key, grant.sealed_key_ct, context)
         assert open_sealed(keyring.open_team_key(team, a, a_priv), grant.sealed_key_ct, context) == case_key
+
+
+def test_creating_a_team_lists_each_member_once(staff, app):
+    alice = staff.create("alice", Role.INTAKE)
+    bob = staff.create("bob", Role.INTAKE)
+    with app.app_context():
+        db = get_session()
+        team, _key = teams.create_team(db, "solo", TeamKind.INTAKE,
+                                       [db.get(StaffUser, alice.id), db.get(StaffUser, bob.id)])
+        assert sorted(m.user_id for m in team.memberships) == [alice.id, bob.id]

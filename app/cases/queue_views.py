@@ -1,0 +1,167 @@
+"""The queue page: one GET form of filters, tabs for the views, sortable columns, pages.
+
+Everything is a link or a GET form, so the page works without JavaScript and
+every state of it has a URL an officer can bookmark or send a colleague.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from app.authz import staff_required
+from app.cases import queues
+from app.cases.deadlines import local_today
+from app.db import get_session, utcnow
+from app.models.bridge import BridgeSource
+from app.models.cases import CaseKind, CaseStatus, Department
+from app.models.staff import Role
+from app.reporting.forms import CATEGORY_LABELS
+from app.runtime import get_settings
+
+bp = Blueprint("queues", __name__, url_prefix="/staff/queues")
+CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
+
+VIEW_LABELS = {
+    queues.QueueView.NEW: _l("New"),
+    queues.QueueView.MINE: _l("Mine"),
+    queues.QueueView.OVERDUE: _l("Overdue"),
+    queues.QueueView.DUE_SOON: _l("Due soon"),
+    queues.QueueView.WAITING: _l("Waiting on reporter"),
+    queues.QueueView.STATE: _l("By state"),
+}
+STATUS_LABELS = {
+    CaseStatus.RECEIVED: _l("Received"),
+    CaseStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    CaseStatus.TRIAGE: _l("Triage"),
+    CaseStatus.INVESTIGATING: _l("Investigating"),
+    CaseStatus.LEGAL_REVIEW: _l("Legal review"),
+    CaseStatus.RESOLVED: _l("Resolved"),
+    CaseStatus.CLOSED: _l("Closed"),
+    CaseStatus.RAISED: _l("Raised"),
+    CaseStatus.EXPLANATION_REQUESTED: _l("Explanation requested"),
+    CaseStatus.EXPLAINED: _l("Explained"),
+    CaseStatus.ACTION_TAKEN: _l("Action taken"),
+    CaseStatus.ACCEPTED: _l("Accepted"),
+    CaseStatus.ESCALATED: _l("Escalated"),
+}
+KIND_LABELS = {
+    CaseKind.REPORT: _l("Report"),
+    CaseKind.ALERT: _l("Alert"),
+    CaseKind.TRAINING: _l("Training"),
+    CaseKind.SUPPORTER: _l("Supporter"),
+    CaseKind.IDEA: _l("Idea"),
+    CaseKind.RETALIATION: _l("Retaliation"),
+}
+SORT_LABELS = {
+    queues.QueueSort.DUE: _l("Nearest deadline"),
+    queues.QueueSort.SEVERITY: _l("Severity"),
+    queues.QueueSort.AGE: _l("Age"),
+}
+ANY = SelectChoice("", _l("Any"))
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters, read from the query string (no CSRF: a GET changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    view = SelectField(
+        _l("View"), choices=[SelectChoice(v.value, label) for v, label in VIEW_LABELS.items()], default="new"
+    )
+    team = SelectField(_l("Team"), choices=[], default="")
+    state = SelectField(
+        _l("State"), choices=[ANY, *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items())], default=""
+    )
+    kind = SelectField(
+        _l("Kind"), choices=[ANY, *(SelectChoice(k.value, label) for k, label in KIND_LABELS.items())], default=""
+    )
+    category = SelectField(
+        _l("Category"),
+        choices=[ANY, *(SelectChoice(c, label) for c, label in CATEGORY_LABELS.items())],
+        validate_choice=False,
+        default="",
+    )
+    department = SelectField(_l("Department"), choices=[], default="")
+    source = SelectField(_l("Source"), choices=[], default="")
+    sort = SelectField(
+        _l("Sort by"), choices=[SelectChoice(s.value, label) for s, label in SORT_LABELS.items()], default="due"
+    )
+    page = IntegerField(_l("Page"), default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+
+
+def _query_of(form: QueueFilterForm) -> queues.QueueQuery:
+    """The service query of a validated form."""
+    return queues.QueueQuery(
+        view=queues.QueueView(form.view.data),
+        team_id=int(form.team.data) if form.team.data else None,
+        state=CaseStatus(form.state.data) if form.state.data else None,
+        kind=form.kind.data or None,
+        category=form.category.data or None,
+        department_id=int(form.department.data) if form.department.data else None,
+        source=form.source.data or None,
+        sort=queues.QueueSort(form.sort.data),
+        page=form.page.data or 1,
+    )
+
+
+def _params(form: QueueFilterForm) -> dict[str, str]:
+    """The non-empty parameters of the current page, for links that change one of them."""
+    return {
+        name: str(form[name].data)
+        for name in ("view", "team", "state", "kind", "category", "department", "source", "sort")
+        if form[name].data
+    }
+
+
+def queue_link(params: Mapping[str, str], **changes: object) -> str:
+    """This queue's URL with ``changes`` applied (a change to None drops the parameter)."""
+    merged: dict[str, Any] = {**params, **changes}
+    return url_for("queues.index", **{k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """The page's labels, translated once per page rather than once per row."""
+    return {
+        "view_labels": {k.value: str(v) for k, v in VIEW_LABELS.items()},
+        "sort_labels": {k.value: str(v) for k, v in SORT_LABELS.items()},
+        "status_labels": {k.value: str(v) for k, v in STATUS_LABELS.items()},
+        "kind_labels": {k.value: str(v) for k, v in KIND_LABELS.items()},
+    }
+
+
+@bp.route("/")
+@staff_required(*CASE_ROLES)
+def index() -> ResponseReturnValue:
+    """A queue of cases the user can open: new, mine, overdue, due soon, waiting, by state."""
+    db = get_session()
+    settings = get_settings()
+    teams = queues.confirmed_teams(db, current_user)
+    form = QueueFilterForm(formdata=request.args)
+    form.team.choices = [SelectChoice("", _l("All my teams")), *(SelectChoice(str(t.id), t.name) for t in teams)]
+    departments = db.scalars(select(Department).order_by(Department.code))
+    form.department.choices = [ANY, *(SelectChoice(str(d.id), f"{d.name_en} / {d.name_ko}") for d in departments)]
+    sources = db.scalars(select(BridgeSource.name).order_by(BridgeSource.name))
+    form.source.choices = [ANY, SelectChoice("web", _l("Web")), *(SelectChoice(name, name) for name in sources)]
+    if not form.validate():
+        abort(400)
+    page = queues.queue_page(db, current_user, _query_of(form), local_today(utcnow()), settings.due_soon_days)
+    return render_template(
+        "staff/queues/index.html",
+        form=form,
+        page=page,
+        params=_params(form),
+        queue_link=queue_link,
+        **labels(),
+    )

@@ -1,0 +1,302 @@
+"""A case's whole life through every role, from received to closed (issue 5's walk)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from app.cases.deadlines import add_months, local_today
+from app.db import get_session
+from app.models.audit import AuditEvent
+from app.models.cases import Case, CaseEntry
+from app.models.staff import Role, TeamKind
+
+from .conftest import csrf_token
+
+
+@pytest.fixture
+def tf(staff, office):
+    """The T/F team: intake (from office), two investigators (one conflicted), legal, supervisor."""
+    people = {
+        "intake": office["intake"],
+        "investigator": staff.create("inv1", Role.INVESTIGATOR),
+        "conflicted": staff.create("inv2", Role.INVESTIGATOR),
+        "legal": staff.create("legal1", Role.LEGAL),
+        "supervisor": staff.create("super1", Role.SUPERVISOR),
+    }
+    people["investigation_team"] = staff.team(
+        "investigation", TeamKind.INVESTIGATION, people["investigator"], people["conflicted"]
+    )
+    people["legal_team"] = staff.team("legal", TeamKind.LEGAL, people["legal"])
+    staff.team("oversight", TeamKind.INVESTIGATION, people["supervisor"])
+    return people
+
+
+def _case(app) -> Case:
+    with app.app_context():
+        return get_session().query(Case).one()
+
+
+def _act(staff, client, case_id: int, action: str, **data: str):
+    page = client.get(f"/staff/cases/{case_id}")
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', html)
+    payload = {"csrf_token": csrf_token(html), **data}
+    if version and "version" not in data:
+        payload["version"] = version.group(1) or version.group(2)
+    return client.post(f"/staff/cases/{case_id}/{action}", data=payload)
+
+
+def _as(staff, client, who):
+    client.delete_cookie("haechi_staff", path="/staff")
+    staff.login(who)
+
+
+def test_a_case_walks_from_received_to_closed_through_every_role(app, staff, client, reporter, tf, office):
+    reporter.login(reporter.submit_ok(name="Hong Gildong"))
+    case_id = _case(app).id
+
+    # Intake acknowledges (feedback due 3 months later), triages, routes, excludes the conflicted investigator.
+    _as(staff, client, tf["intake"])
+    assert _act(staff, client, case_id, "transition", target="acknowledged").status_code == 302
+    case = _case(app)
+    ack_day = local_today(case.acknowledged_at)
+    assert case.status == "acknowledged" and case.feedback_due_on == add_months(ack_day, 3)
+    assert case.next_due_on == case.feedback_due_on
+    assert _act(staff, client, case_id, "transition", target="triage").status_code == 302
+    assert _act(staff, client, case_id, "assign", team_id=str(tf["investigation_team"])).status_code == 302
+    assert _act(staff, client, case_id, "assign", team_id=str(tf["legal_team"])).status_code == 302
+    assert (
+        _act(
+            staff,
+            client,
+            case_id,
+            "exclude",
+            user_id=str(tf["conflicted"].id),
+            reason="Brother-in-law of the official concerned",
+        ).status_code
+        == 302
+    )
+    assert _act(staff, client, case_id, "transition", target="investigating").status_code == 302
+
+    # The conflicted investigator cannot open the case, even by URL, nor see it listed.
+    _as(staff, client, tf["conflicted"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 404
+    assert case.public_ref not in client.get("/staff/cases/").get_data(as_text=True)
+
+    # The investigator works it: a note, a question; the reporter answers.
+    _as(staff, client, tf["investigator"])
+    assert (
+        _act(staff, client, case_id, "notes", body="Checked the permit register: no licence issued.").status_code == 302
+    )
+    assert _act(staff, client, case_id, "messages", body="Which day did this happen?", question="y").status_code == 302
+    case = _case(app)
+    assert case.waiting_on_reporter and case.feedback_given_on is not None and case.next_due_on is None
+    inbox = reporter.client.get("/receipt/inbox").get_data(as_text=True)
+    assert "Which day did this happen?" in inbox and "Checked the permit register" not in inbox
+    assert reporter.send("On Tuesday the 3rd.", answers=True).status_code == 303
+    assert not _case(app).waiting_on_reporter
+
+    # Resolving needs an outcome and reasons.
+    r = _act(staff, client, case_id, "transition", target="resolved", reasons="")
+    assert r.status_code == 400 and _case(app).status == "investigating"
+    assert _act(staff, client, case_id, "transition", target="legal_review").status_code == 302
+
+    # Legal sends it back with reasons; the investigator resolves it.
+    _as(staff, client, tf["legal"])
+    assert (
+        _act(
+            staff, client, case_id, "transition", target="investigating", reasons="Get the bank records first."
+        ).status_code
+        == 302
+    )
+    _as(staff, client, tf["investigator"])
+    assert (
+        _act(
+            staff,
+            client,
+            case_id,
+            "transition",
+            target="resolved",
+            outcome="referred_prosecution",
+            reasons="Evidence of bribery; referred.",
+            reporter_informed_on="2026-11-28",
+        ).status_code
+        == 302
+    )
+    assert _case(app).outcome == "referred_prosecution"
+    # Only a supervisor closes.
+    assert _act(staff, client, case_id, "transition", target="closed").status_code == 400
+    _as(staff, client, tf["supervisor"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 404  # no grant to the supervisor's team yet
+    _as(staff, client, tf["intake"])
+    assert _act(staff, client, case_id, "assign", user_id=str(tf["supervisor"].id)).status_code == 302
+    _as(staff, client, tf["supervisor"])
+    assert _act(staff, client, case_id, "transition", target="closed").status_code == 302
+    case = _case(app)
+    assert case.status == "closed" and case.closed_at is not None and case.retention_until is not None
+    assert case.reporter_informed_on == dt.date(2026, 11, 28)
+
+    with app.app_context():
+        db = get_session()
+        moves = [
+            e.target
+            for e in db.query(AuditEvent).filter_by(action="case.transition", case_id=case_id).order_by(AuditEvent.id)
+        ]
+        assert moves == [
+            "received->acknowledged",
+            "acknowledged->triage",
+            "triage->investigating",
+            "investigating->legal_review",
+            "legal_review->investigating",
+            "investigating->resolved",
+            "resolved->closed",
+        ]
+        assert db.query(CaseEntry).filter_by(kind="status_change", case_id=case_id).count() == 7
+        assert db.query(AuditEvent).filter_by(action="case.member_excluded", case_id=case_id).count() == 1
+
+
+def test_a_stale_concurrent_update_is_rejected_with_a_clear_message(app, staff, client, reporter, tf):
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    old_version = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', html)
+    old_version = old_version.group(1) or old_version.group(2)
+    # Someone else changes the case meanwhile (severity bump with the then-current version).
+    assert _act(staff, client, case_id, "severity", severity="3").status_code == 302
+    r = client.post(
+        f"/staff/cases/{case_id}/transition",
+        data={"csrf_token": csrf_token(html), "version": old_version, "target": "acknowledged"},
+    )
+    assert r.status_code == 409
+    follow = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert "changed by someone else meanwhile" in follow or "다른" in follow
+    assert _case(app).status == "received"
+
+
+def test_the_database_refuses_an_update_based_on_a_stale_row(app, tf, reporter):
+    from sqlalchemy.orm import Session
+    from sqlalchemy.orm.exc import StaleDataError
+
+    reporter.submit_ok()
+    engine = app.extensions["haechi.engine"]
+    with Session(engine) as first, Session(engine) as second:
+        a = first.query(Case).one()
+        b = second.query(Case).one()
+        a.severity = 2
+        first.commit()
+        b.severity = 4
+        with pytest.raises(StaleDataError):
+            second.commit()
+
+
+@pytest.mark.parametrize(("days_from_today", "flag"), [(-1, "Overdue"), (0, "Due soon"), (3, "Due soon"), (4, None)])
+def test_overdue_and_due_soon_are_flagged_at_their_edges(app, staff, client, reporter, tf, days_from_today, flag):
+    reporter.submit_ok()
+    with app.app_context():
+        db = get_session()
+        case = db.query(Case).one()
+        case.next_due_on = local_today(dt.datetime.now(dt.UTC)) + dt.timedelta(days=days_from_today)
+        db.commit()
+        case_id = case.id
+    _as(staff, client, tf["intake"])
+    html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    for name in ("Overdue", "Due soon"):
+        assert (f">{name}<" in html) == (name == flag), (name, days_from_today)
+
+
+def test_links_are_shown_from_both_sides(app, staff, client, reporter, tf):
+    reporter.submit_ok()
+    reporter.submit_ok(what="A second report about the same permits desk and the same cash demand.")
+    with app.app_context():
+        first, second = get_session().query(Case).order_by(Case.id).all()
+    _as(staff, client, tf["intake"])
+    assert (
+        _act(staff, client, second.id, "links", relation="duplicate_of", other_ref=first.public_ref).status_code == 302
+    )
+    assert "duplicate_of" in client.get(f"/staff/cases/{second.id}").get_data(as_text=True)
+    assert "has_duplicate" in client.get(f"/staff/cases/{first.id}").get_data(as_text=True)
+
+
+def test_revoking_a_grant_destroys_the_sealed_key_and_the_team_loses_access(app, staff, client, reporter, tf):
+    from app.models.cases import CaseKeyGrant
+
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    _act(staff, client, case_id, "assign", team_id=str(tf["investigation_team"]))
+    with app.app_context():
+        grant = get_session().query(CaseKeyGrant).filter_by(team_id=tf["investigation_team"]).one()
+    assert _act(staff, client, case_id, f"grants/{grant.id}/revoke").status_code == 302
+    with app.app_context():
+        grant = get_session().get(CaseKeyGrant, grant.id)
+        assert grant.revoked_at is not None and grant.sealed_key_ct == b""
+    _as(staff, client, tf["investigator"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 404
+
+
+def test_the_last_staff_grant_cannot_be_revoked(app, staff, client, reporter, tf):
+    from app.models.cases import CaseKeyGrant
+
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    with app.app_context():
+        grant = get_session().query(CaseKeyGrant).filter_by(grantee_kind="team").one()
+    assert _act(staff, client, case_id, f"grants/{grant.id}/revoke").status_code == 400
+
+
+def test_sealing_to_chosen_members_leaves_the_rest_of_the_team_out(app, staff, client, reporter, tf):
+    from app.cases import keys as case_keys
+    from app.cases import service
+    from app.models.staff import StaffUser, Team
+    from app.staff import keyring
+    from crypto import passwords
+
+    from .conftest import PASSWORD
+
+    reporter.submit_ok()
+    with app.app_context():
+        db = get_session()
+        case = db.query(Case).one()
+        intake_user = db.get(StaffUser, tf["intake"].id)
+        case_key = case_keys.open_as_staff(
+            db, case, intake_user, passwords.unwrap(PASSWORD, intake_user.wrapped_private_key_ct)
+        )
+        team = db.get(Team, tf["investigation_team"])
+        service.assign_team(db, case, case_key, team, intake_user, dt.datetime.now(dt.UTC))
+        service.restrict_to_members(
+            db, case, case_key, team, [db.get(StaffUser, tf["investigator"].id)], intake_user, dt.datetime.now(dt.UTC)
+        )
+        db.commit()
+        case_id = case.id
+        assert keyring  # the team grant is gone; only the chosen member holds one
+    _as(staff, client, tf["investigator"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 200
+    _as(staff, client, tf["conflicted"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 404
+
+
+def test_deadlines_remind_lists_overdue_and_due_soon_per_team_and_audits(app, reporter, tf):
+    reporter.submit_ok()
+    reporter.submit_ok(what="Another report about procurement irregularities in the roads department.")
+    with app.app_context():
+        db = get_session()
+        first, second = db.query(Case).order_by(Case.id).all()
+        first.next_due_on = dt.date(2026, 12, 1)
+        second.next_due_on = dt.date(2026, 12, 20)
+        db.commit()
+        refs = (first.public_ref, second.public_ref)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["deadlines", "remind", "--today", "2026-12-02"]).output
+    assert "team intake:" in out and f"{refs[0]}" in out and "OVERDUE" in out and refs[1] not in out
+    out = runner.invoke(args=["deadlines", "remind", "--today", "2026-12-01"]).output
+    assert "due soon" in out and "OVERDUE" not in out
+    out = runner.invoke(args=["deadlines", "remind", "--today", "2026-11-01"]).output
+    assert "nothing overdue" in out
+    with app.app_context():
+        assert get_session().query(AuditEvent).filter_by(action="deadline.reminded").count() == 2
