@@ -10,7 +10,7 @@ import pytest
 from app.cases.deadlines import add_months, local_today
 from app.db import get_session
 from app.models.audit import AuditEvent
-from app.models.cases import Case, CaseEntry
+from app.models.cases import Case, CaseEntry, IdentityAccessRequest
 from app.models.staff import Role, TeamKind
 
 from .conftest import csrf_token
@@ -51,8 +51,14 @@ def _act(staff, client, case_id: int, action: str, **data: str):
 
 
 def _as(staff, client, who):
+    """Act as ``who``: sign in once, then switch by swapping their session cookie (codes are never reused)."""
+    cookies = staff.__dict__.setdefault("_sessions", {})
     client.delete_cookie("haechi_staff", path="/staff")
-    staff.login(who)
+    if who.id in cookies:
+        client.set_cookie("haechi_staff", cookies[who.id], path="/staff")
+    else:
+        staff.login(who)
+        cookies[who.id] = client.get_cookie("haechi_staff", path="/staff").value
 
 
 def test_a_case_walks_from_received_to_closed_through_every_role(app, staff, client, reporter, tf, office):
@@ -69,6 +75,7 @@ def test_a_case_walks_from_received_to_closed_through_every_role(app, staff, cli
     assert _act(staff, client, case_id, "transition", target="triage").status_code == 302
     assert _act(staff, client, case_id, "assign", team_id=str(tf["investigation_team"])).status_code == 302
     assert _act(staff, client, case_id, "assign", team_id=str(tf["legal_team"])).status_code == 302
+    assert _act(staff, client, case_id, "assign", user_id=str(tf["supervisor"].id)).status_code == 302
     assert (
         _act(
             staff,
@@ -100,6 +107,32 @@ def test_a_case_walks_from_received_to_closed_through_every_role(app, staff, cli
     assert reporter.send("On Tuesday the 3rd.", answers=True).status_code == 303
     assert not _case(app).waiting_on_reporter
 
+    # Identity: one request refused, one approved and released by the protection team.
+    base = f"/staff/cases/{case_id}/identity"
+
+    def last_request() -> int:
+        with app.app_context():
+            return get_session().query(IdentityAccessRequest).order_by(IdentityAccessRequest.id.desc()).first().id
+
+    assert staff.post(f"{base}/request", {"reason": "Need to interview the reporter as a witness."}).status_code == 303
+    refused = last_request()
+    _as(staff, client, tf["supervisor"])
+    decision = {f"r{refused}-decision": "refuse", f"r{refused}-reason": "Not needed: documents suffice."}
+    assert staff.post(f"{base}/{refused}/decide", decision).status_code == 303
+    _as(staff, client, tf["investigator"])
+    assert client.get(f"{base}/view").status_code == 404
+    again = {"reason": "The bank records name a witness only the reporter knows."}
+    assert staff.post(f"{base}/request", again).status_code == 303
+    approved = last_request()
+    _as(staff, client, tf["supervisor"])
+    decision = {f"r{approved}-decision": "approve", f"r{approved}-reason": "Necessary to identify the witness."}
+    assert staff.post(f"{base}/{approved}/decide", decision).status_code == 303
+    _as(staff, client, office["protector"])
+    assert staff.post(f"{base}/{approved}/release").status_code == 303
+    _as(staff, client, tf["investigator"])
+    assert "Hong Gildong" in client.get(f"{base}/view").get_data(as_text=True)
+    assert "Necessary to identify the witness." in reporter.client.get("/receipt/inbox").get_data(as_text=True)
+
     # Resolving needs an outcome and reasons.
     r = _act(staff, client, case_id, "transition", target="resolved", reasons="")
     assert r.status_code == 400 and _case(app).status == "investigating"
@@ -130,10 +163,6 @@ def test_a_case_walks_from_received_to_closed_through_every_role(app, staff, cli
     assert _case(app).outcome == "referred_prosecution"
     # Only a supervisor closes.
     assert _act(staff, client, case_id, "transition", target="closed").status_code == 400
-    _as(staff, client, tf["supervisor"])
-    assert client.get(f"/staff/cases/{case_id}").status_code == 404  # no grant to the supervisor's team yet
-    _as(staff, client, tf["intake"])
-    assert _act(staff, client, case_id, "assign", user_id=str(tf["supervisor"].id)).status_code == 302
     _as(staff, client, tf["supervisor"])
     assert _act(staff, client, case_id, "transition", target="closed").status_code == 302
     case = _case(app)
