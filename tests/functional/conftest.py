@@ -44,10 +44,16 @@ class StaffAuth:
         self.client = client
         self.recovery = generate_keypair()
         self._last_step: dict[str, int] = {}
+        self.english()
         with app.app_context():
             db = get_session()
             db.add(RecoveryKey(public_key=self.recovery.public, active=True))
             db.commit()
+
+    def english(self) -> None:
+        """This browser reads English (the default is Korean); tests assert on English wording."""
+        page = self.client.get("/staff/login").get_data(as_text=True)
+        self.client.post("/language", data={"csrf_token": csrf_token(page), "lang": "en", "next": "/"})
 
     def create(self, username: str, *roles: Role, enrolled: bool = True, password: str = PASSWORD) -> StaffMember:
         secret = pyotp.random_base32(32)

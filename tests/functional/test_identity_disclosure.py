@@ -60,6 +60,7 @@ class Desk:
         """Act as ``member`` in a browser of their own (each signs in once: TOTP codes are never reused)."""
         if member.id not in self._browsers:
             self.staff.client = self.app.test_client()
+            self.staff.english()
             self.staff.login(member)
             self._browsers[member.id] = self.staff.client
         self.staff.client = self._browsers[member.id]

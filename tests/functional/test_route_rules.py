@@ -104,3 +104,24 @@ def test_each_staff_action_refuses_exactly_the_roles_its_rule_excludes(staff, cl
                 # Allowed by role; what follows is the action's own answer (404 for a case it cannot open, …).
                 assert status != 403, (role, endpoint, status)
         staff.logout()
+
+
+def test_every_staff_page_exists_in_korean(app, staff):
+    """A Korean-reading member with every role: each page's main heading is in Korean."""
+    from tests.functional.conftest import StaffAuth
+
+    korean = StaffAuth.__new__(StaffAuth)
+    korean.__dict__.update(staff.__dict__)
+    korean.client = app.test_client()  # a browser that keeps the default language (Korean)
+    member = staff.create("hangul", *Role)
+    korean.login(member)
+    hangul = re.compile("[\uac00-\ud7a3]")
+    checked = 0
+    for endpoint, url, _roles in _staff_get_routes(app):
+        r = korean.client.get(url)
+        html = r.get_data(as_text=True)
+        assert '<html lang="ko">' in html, endpoint
+        h1 = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+        assert h1 and hangul.search(h1.group(1)), (endpoint, h1.group(1) if h1 else None)
+        checked += 1
+    assert checked >= 8
