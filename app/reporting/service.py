@@ -17,8 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import record
 from app.cases import keys as case_keys
 from app.cases.deadlines import ack_due_on
+from app.models.audit import ActorKind
 from app.models.cases import (
     Attachment,
     Case,
@@ -237,6 +239,8 @@ def submit_report(
             recovery_sealed_key_ct=seal(recovery.public_key, identity_key, context),
         )
     db.flush()
+    # Audited like any security-relevant act, dated to the day (the audit service drops the time).
+    record(db, "report.submitted", actor_kind=ActorKind.REPORTER, case_id=case.id)
     return Submitted(receipt=code, public_ref=case.public_ref, case_id=case.id)
 
 
@@ -330,6 +334,7 @@ def add_reporter_message(
     entry = new_entry(db, case, case_key, kind, text.encode(), created_on=today, visible_to_reporter=True)
     add_files(case, case_key, files, entry, today)
     db.flush()
+    record(db, "reporter.message_sent", actor_kind=ActorKind.REPORTER, case_id=case.id, target=f"entry:{entry.id}")
     return entry
 
 

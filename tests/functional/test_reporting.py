@@ -587,3 +587,15 @@ def test_a_receipt_whose_grant_was_revoked_gets_the_same_error_as_an_unknown_one
     assert revoked.status_code == unknown.status_code == 400
     message = "No report opens with this receipt code"
     assert message in revoked.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+
+
+def test_reporter_actions_are_audited_with_the_day_only(app, office, reporter):
+    from app.models.audit import AuditEvent
+
+    reporter.login(reporter.submit_ok())
+    reporter.send("A follow-up for the audit test.")
+    with app.app_context():
+        rows = get_session().query(AuditEvent).filter(AuditEvent.actor_kind == "reporter").order_by(AuditEvent.id).all()
+        assert [r.action for r in rows] == ["report.submitted", "reporter.message_sent"]
+        assert all((r.at.hour, r.at.minute, r.at.second, r.at.microsecond) == (0, 0, 0, 0) for r in rows)
+        assert all(r.actor_user_id is None for r in rows)
