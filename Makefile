@@ -21,16 +21,34 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# System packages the PDF support files need: Pango (WeasyPrint's layout), the
+# HarfBuzz subset library (without it WeasyPrint subsets CJK fonts through
+# fontTools, ~10x slower) and Noto CJK so Korean renders as Hangul, not boxes.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+.PHONY: system-packages
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "Installing system packages for PDF support files:$$missing"; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+		|| { echo "ERROR: could not install$$missing with apt-get; install them and run again." >&2; exit 1; }; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "ERROR: missing$$missing. Run: sudo apt-get install$$missing" >&2; exit 1; \
+	else \
+		echo "ERROR: missing$$missing (Debian package names); install Pango, the HarfBuzz subset library and Noto CJK fonts with your system's package manager." >&2; exit 1; \
+	fi
+
 # Set up (venv, install, migrate the embedded SQLite database in instance/),
 # create demo staff on the first run, and serve on http://127.0.0.1:5000.
-run: $(DEV)
+run: $(DEV) system-packages
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Lint, types, the whole suite on SQLite, then the database tests again on
 # PostgreSQL when one answers (TEST_DATABASE_URL, or 127.0.0.1:5432/test).
-test: $(DEV)
+test: $(DEV) system-packages
 	$(BIN)/ruff check crypto app tests bench config.py wsgi.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
@@ -41,7 +59,7 @@ test: $(DEV)
 		echo "PostgreSQL does not answer at 127.0.0.1:5432 (or TEST_DATABASE_URL): skipped the PostgreSQL run"; \
 	fi
 
-bench: $(DEV)
+bench: $(DEV) system-packages
 	$(BIN)/python -m bench
 
 lint: $(DEV)
