@@ -90,6 +90,11 @@ class Settings:
     retention_days: str = DEFAULT_RETENTION_DAYS
     retention_reminder_days: int = 30
     audit_checkpoint_every: int = 100
+    # Support decisions above this many won need a second, different approver (a supervisor).
+    support_four_eyes_won: int = 5_000_000
+    # Reward for internal reporters: this share of the public money recovered, in basis
+    # points (2000 = 20 %); the law allows at most 30 %.
+    reward_rate_bp: int = 2000
 
     def __post_init__(self) -> None:
         if not self.testing:
@@ -97,6 +102,8 @@ class Settings:
             self.argon2.check_production()
         if self.default_locale not in self.locales:
             raise ConfigError("HAECHI_DEFAULT_LOCALE must be one of the supported locales")
+        if not 0 < self.reward_rate_bp <= 3000:
+            raise ConfigError("HAECHI_REWARD_RATE_BP must be between 1 and 3000 (30 %)")
         for setting in ("ack_days", "feedback_months", "retention_days"):
             _kind_table(getattr(self, setting), setting)  # fail at start, not at the first case
 
@@ -124,6 +131,8 @@ class Settings:
             reporter_idle_minutes=_int(env, "HAECHI_REPORTER_IDLE_MINUTES", 15),
             submit_rate=env.get("HAECHI_SUBMIT_RATE") or "30/minute;300/hour",
             receipt_rate=env.get("HAECHI_RECEIPT_RATE") or "60/minute;600/hour",
+            support_four_eyes_won=_int(env, "HAECHI_SUPPORT_FOUR_EYES_WON", 5_000_000),
+            reward_rate_bp=_int(env, "HAECHI_REWARD_RATE_BP", 2000),
             ack_days=env.get("HAECHI_ACK_DAYS") or DEFAULT_ACK_DAYS,
             feedback_months=env.get("HAECHI_FEEDBACK_MONTHS") or DEFAULT_FEEDBACK_MONTHS,
             retention_days=env.get("HAECHI_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
