@@ -73,6 +73,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(case_identity_bp)
 
+    from app.support.ledger_views import bp as ledger_bp
+    from app.support.reporter_views import bp as reporter_support_bp
+    from app.support.views import bp as support_bp
+
+    app.register_blueprint(support_bp)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(reporter_support_bp)
+
+    from app.support.pdf_views import bp as support_file_bp
+
+    app.register_blueprint(support_file_bp)
+
     from app.cases.queue_views import bp as queues_bp
 
     app.register_blueprint(queues_bp)

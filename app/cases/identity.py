@@ -377,6 +377,21 @@ def _released_identity_key(db: Session, case: Case, user: StaffUser, user_privat
     return None
 
 
+def can_view_identity(db: Session, case: Case, user: StaffUser, user_private: bytes) -> bool:
+    """Whether ``user`` could open the identity now (custodian, or released to them and holding the case); not audited.
+
+    Lets a page offer the identity (say, in a PDF support file) without opening it.
+    """
+    if case.identity is None:
+        return False
+    if _custodian_identity_key(db, case, user, user_private) is not None:
+        return True
+    return (
+        _case_key(db, case, user, user_private) is not None
+        and _released_identity_key(db, case, user, user_private) is not None
+    )
+
+
 def view_identity(db: Session, case_id: int, user: StaffUser, user_private: bytes, now: dt.datetime) -> dict[str, str]:
     """The reporter's identity, for a custodian or an investigator it was released to; audited each time.
 

@@ -39,7 +39,14 @@ from app.models.staff import (
     TeamKind,
     TeamMembership,
 )
-from app.models.support import Disbursement, SupportBudget, SupportRequest, SupportStatus, SupportType
+from app.models.support import (
+    Disbursement,
+    SupportBudget,
+    SupportReceipt,
+    SupportRequest,
+    SupportStatus,
+    SupportType,
+)
 
 __all__ = [
     "AccessRequestStatus",
@@ -88,6 +95,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "SupportBudget",
+    "SupportReceipt",
     "SupportRequest",
     "SupportStatus",
     "SupportType",

@@ -2,8 +2,12 @@
 
 Money is whole won in BigInteger columns, never floats (rounding must not
 move a reporter's relief). The database refuses negative amounts where the
-law knows none; the ledger's "never more than approved" rule spans rows and
-lives in the support service.
+law knows none. The ledger's "never more than approved" rule spans rows: the
+support service checks it under a row lock, and the database enforces it too
+through ``paid_total``, which a trigger on ``disbursements`` (migration 0007)
+keeps equal to the sum of the request's entries, under a CHECK. Other triggers
+refuse any UPDATE or DELETE of a disbursement and a reversal that does not
+exactly undo the entry it names.
 """
 
 from __future__ import annotations
@@ -59,6 +63,13 @@ class SupportRequest(Base):
         # The law caps a reward at 30 % of what was recovered; basis points keep it an integer.
         CheckConstraint("reward_rate_bp BETWEEN 0 AND 3000", name="reward_rate_bp"),
         CheckConstraint("second_approver_id IS NULL OR second_approver_id <> decided_by", name="four_eyes"),
+        # Threat: a bug or a hand-written statement paying more than was approved, or
+        # paying a request nobody approved. NULL would pass a plain comparison, hence the IS NOT NULL.
+        CheckConstraint(
+            "paid_total = 0 OR (amount_approved IS NOT NULL AND paid_total <= amount_approved)",
+            name="paid_within_approved",
+        ),
+        CheckConstraint("paid_total >= 0", name="paid_total"),
     )
 
     id: Mapped[intpk]
@@ -79,6 +90,15 @@ class SupportRequest(Base):
     # A reporter may file the request: keep the day, and a time only when staff file it.
     requested_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime | None]
+    # Staff member who entered the request; NULL when the reporter filed it through the receipt.
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="RESTRICT"))
+    confirmed_at: Mapped[dt.datetime | None]
+    # Sum of the ledger entries, kept by a database trigger (never written by the ORM).
+    paid_total: Mapped[won] = mapped_column(default=0, server_default="0")
+    # Optimistic lock: a decision or payment made from a stale page fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     disbursements: Mapped[list[Disbursement]] = relationship(back_populates="support_request")
 
@@ -124,3 +144,17 @@ class SupportBudget(Base):
     year: Mapped[int] = mapped_column(Integer)
     support_type: Mapped[str] = mapped_column(String(30))
     amount: Mapped[won]
+
+
+class SupportReceipt(Base):
+    """A receipt of a relief claim: an attachment of the case (encrypted like any file) tied to the request."""
+
+    __tablename__ = "support_receipts"
+
+    support_request_id: Mapped[int] = mapped_column(
+        ForeignKey("support_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    # CASCADE: a retention purge destroys the files; the link goes with them, the money stays.
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -34,7 +34,11 @@ def test_reporter_routes_send_anyone_without_an_inbox_session_to_the_receipt_pag
     reporter_routes = [
         rule for rule in app.url_map.iter_rules() if rule_of(app.view_functions[rule.endpoint]) == REPORTER
     ]
-    assert {r.endpoint for r in reporter_routes} == {"reporting.inbox", "reporting.download"}
+    assert {r.endpoint for r in reporter_routes} == {
+        "reporting.inbox",
+        "reporting.download",
+        "reporter_support.support",
+    }
     for rule in reporter_routes:
         r = client.get(re.sub(r"<int:\w+>", "1", rule.rule))
         assert r.status_code == 303 and r.location.endswith("/receipt"), rule.rule

@@ -264,6 +264,7 @@ def test_creating_a_team_lists_each_member_once(staff, app):
     bob = staff.create("bob", Role.INTAKE)
     with app.app_context():
         db = get_session()
-        team, _key = teams.create_team(db, "solo", TeamKind.INTAKE,
-                                       [db.get(StaffUser, alice.id), db.get(StaffUser, bob.id)])
+        team, _key = teams.create_team(
+            db, "solo", TeamKind.INTAKE, [db.get(StaffUser, alice.id), db.get(StaffUser, bob.id)]
+        )
         assert sorted(m.user_id for m in team.memberships) == [alice.id, bob.id]
