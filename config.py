@@ -23,6 +23,7 @@ SECRET_FILES = {
     "receipt_salt": 32,  # salts every receipt derivation; without it a DB thief cannot guess receipts
     "audit_signing_key": 32,  # Ed25519 private key for audit checkpoints
     "protection_key": 32,  # HMAC key of protected persons' blind index
+    "bridge_key": 32,  # wraps bridge sources' HMAC keys and quarantined raw bytes; a DB thief reads neither
 }
 
 
@@ -43,6 +44,7 @@ class Secrets:
     receipt_salt: bytes
     audit_signing_key: bytes
     protection_key: bytes
+    bridge_key: bytes
 
     def __repr__(self) -> str:
         return "Secrets(…)"
@@ -95,6 +97,16 @@ class Settings:
     # Reward for internal reporters: this share of the public money recovered, in basis
     # points (2000 = 20 %); the law allows at most 30 %.
     reward_rate_bp: int = 2000
+    # Monitoring bridge: days a department has to explain a Cheongbaek-e alert, how far
+    # apart alerts of the same scenario, department and subject still join one case,
+    # and how old a signed feed request may be before it is refused as a replay.
+    bridge_explanation_days: int = 14
+    bridge_correlation_hours: int = 72
+    bridge_replay_seconds: int = 300
+    bridge_max_batch_bytes: int = 16 * 1024 * 1024  # one signed POST /bridge/<source> body
+    # Transparency training: a department whose completion of mandatory training falls below
+    # this share (basis points: 8000 = 80 %) becomes a `training` case (one open per department).
+    training_target_bp: int = 8000
 
     def __post_init__(self) -> None:
         if not self.testing:

@@ -92,6 +92,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.audit_views import bp as audit_bp
 
     app.register_blueprint(audit_bp)
+
+    from app.bridge_views import bp as bridge_bp
+
+    app.register_blueprint(bridge_bp)
     init_limits(app, settings)
 
     from app.audit_cli import audit_cli
@@ -107,6 +111,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.cases.deadlines_cli import deadlines_cli
 
     app.cli.add_command(deadlines_cli)
+
+    from app.bridge_cli import bridge_cli
+
+    app.cli.add_command(bridge_cli)
     # Static files (CSS) are public like the landing page; every other route declares its rule.
     app.view_functions["static"] = public(app.view_functions["static"])
     return app

@@ -21,6 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 REPORTER = "reporter"
 STAFF = "staff"
+BRIDGE = "bridge"
 
 
 def public(view: F) -> F:
@@ -33,6 +34,12 @@ def reporter(view: F) -> F:
     """A reporter with an open inbox session (the view itself opens the session cookie,
     and sends anyone without one back to the receipt page)."""
     view._auth_rule = REPORTER  # type: ignore[attr-defined]
+    return view
+
+
+def bridge(view: F) -> F:
+    """A machine feed: the view itself refuses any request without a fresh, valid per-source HMAC signature."""
+    view._auth_rule = BRIDGE  # type: ignore[attr-defined]
     return view
 
 

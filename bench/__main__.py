@@ -9,10 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from bench import crypto_bench, pdf_bench, queue_bench
+from bench import bridge_bench, crypto_bench, pdf_bench, queue_bench
 from bench.harness import Result
 
-SUITES = [*crypto_bench.BENCHMARKS, *queue_bench.BENCHMARKS, *pdf_bench.BENCHMARKS]
+SUITES = [*crypto_bench.BENCHMARKS, *queue_bench.BENCHMARKS, *pdf_bench.BENCHMARKS, *bridge_bench.BENCHMARKS]
 OUT = Path("build") / "bench.json"
 
 

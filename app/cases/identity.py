@@ -36,7 +36,7 @@ from app.audit import record
 from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
 from app.models.audit import AuditEvent
-from app.models.cases import AccessRequestStatus, Case, EntryKind, IdentityAccessRequest
+from app.models.cases import AccessRequestStatus, Case, CaseExcludedMember, EntryKind, IdentityAccessRequest
 from app.models.identity_disclosure import IdentityApproval, IdentityRelease
 from app.models.staff import Role, StaffUser, Team
 from app.reporting.service import case_cipher, new_entry
@@ -180,6 +180,8 @@ def _custodian_identity_key(db: Session, case: Case, user: StaffUser, user_priva
     identity = case.identity
     if identity is None or identity.protection_team_id is None or not user.has_role(Role.PROTECTION):
         return None
+    if _is_excluded(db, case, user):
+        return None  # a custodian with a conflict of interest in this case is left out too
     team = db.get(Team, identity.protection_team_id)
     if team is None:
         return None
@@ -190,6 +192,10 @@ def _custodian_identity_key(db: Session, case: Case, user: StaffUser, user_priva
         return open_sealed(team_private, identity.sealed_to_protection_key_ct, keyring.identity_key_context(case.id))
     except CryptoError:
         return None  # e.g. the team was re-keyed and the identity not re-sealed yet
+
+
+def _is_excluded(db: Session, case: Case, user: StaffUser) -> bool:
+    return db.get(CaseExcludedMember, (case.id, user.id)) is not None
 
 
 def _request(db: Session, case: Case, request_id: int) -> IdentityAccessRequest:
@@ -339,10 +345,10 @@ def release(
     req = _request(db, case, request_id)
     if req.status != AccessRequestStatus.APPROVED.value or _release_of(db, req.id) is not None:
         raise NotReleasable()
-    if req.requested_by == user.id:
-        raise OwnRequest()
+    if req.requested_by == user.id or req.decided_by == user.id:
+        raise OwnRequest()  # three different people: requester, deciding supervisor, releasing custodian
     recipient = db.get(StaffUser, req.requested_by)
-    if recipient is None or not recipient.is_active:
+    if recipient is None or not recipient.is_active or _is_excluded(db, case, recipient):
         raise NotReleasable()
     rel = IdentityRelease(
         request_id=req.id,

@@ -17,6 +17,7 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.audit import record
 from app.authz import staff_required
 from app.cases import identity
 from app.db import get_session, utcnow
@@ -81,6 +82,9 @@ def status(case_id: int) -> ResponseReturnValue:
         view = identity.overview(get_session(), case_id, current_user, current_private_key())
     except identity.NoAccess:
         abort(404)
+    db = get_session()
+    record(db, "case.identity_page_viewed", actor_user_id=current_user.id, case_id=case_id)  # reasons are decrypted
+    db.commit()
     return render_template(
         "staff/identity/status.html",
         view=view,

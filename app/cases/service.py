@@ -161,8 +161,12 @@ def link_cases(db: Session, case: Case, other: Case, relation: str, actor: Staff
     return link
 
 
-def links_of(db: Session, case: Case) -> list[LinkView]:
-    """Every link of a case, from either side, read from this case's point of view."""
+def links_of(db: Session, case: Case, visible: set[int] | None = None) -> list[LinkView]:
+    """Every link of a case, from either side, read from this case's point of view.
+
+    With ``visible``, links to cases outside it are left out: a reference and a
+    relation (say, "retaliation for") are themselves information.
+    """
     rows = db.execute(
         select(CaseLink, Case)
         .join(
@@ -176,6 +180,8 @@ def links_of(db: Session, case: Case) -> list[LinkView]:
     ).all()
     out = []
     for link, other in rows:
+        if visible is not None and other.id not in visible:
+            continue
         relation = link.relation if link.from_case_id == case.id else _INVERSE[link.relation]
         out.append(LinkView(relation=relation, other_id=other.id, other_ref=other.public_ref, link_id=link.id))
     return out
@@ -207,13 +213,14 @@ def restrict_to_members(
     db: Session, case: Case, case_key: bytes, team: Team, members: list[StaffUser], actor: StaffUser, now: dt.datetime
 ) -> None:
     """Seal the case to chosen members of a team instead of the whole team (conflict of interest)."""
-    for grant in case.grants:
-        if grant.grantee_kind == GranteeKind.TEAM.value and grant.team_id == team.id and grant.revoked_at is None:
-            revoke_grant(db, case, grant, actor, now)
     for member in members:
         if not _live_grant(case, user_id=member.id) and not _excluded(db, case, member):
             grant = case_keys.grant_user(case, case_key, member, granted_by=actor.id)
             grant.created_at = now
+    db.flush()
+    for grant in list(case.grants):
+        if grant.grantee_kind == GranteeKind.TEAM.value and grant.team_id == team.id and grant.revoked_at is None:
+            revoke_grant(db, case, grant, actor, now)
     db.flush()
     record(db, "case.restricted_to_members", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)
 
@@ -228,9 +235,20 @@ def exclude_member(
     db.add(
         CaseExcludedMember(case_id=case.id, user_id=user.id, reason_ct=reason_ct, excluded_by=actor.id, created_at=now)
     )
-    for grant in case.grants:
+    db.flush()
+    for grant in list(case.grants):
         if grant.grantee_kind == GranteeKind.USER.value and grant.user_id == user.id and grant.revoked_at is None:
             revoke_grant(db, case, grant, actor, now)
+    # Cryptographic, not just a check: every team grant the excluded person could open is replaced
+    # by personal grants to the team's other members, so their copy of the team key opens nothing here.
+    for grant in list(case.grants):
+        if grant.grantee_kind != GranteeKind.TEAM.value or grant.revoked_at is not None or grant.team_id is None:
+            continue
+        team = db.get(Team, grant.team_id)
+        if team is None or not any(m.user_id == user.id and m.is_confirmed for m in team.memberships):
+            continue
+        others = [m.user for m in team.memberships if m.is_confirmed and m.user_id != user.id]
+        restrict_to_members(db, case, case_key, team, others, actor, now)
     db.flush()
     record(db, "case.member_excluded", actor_user_id=actor.id, case_id=case.id, target=f"user:{user.id}", now=now)
 

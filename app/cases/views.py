@@ -64,6 +64,11 @@ def _back(case: Case) -> ResponseReturnValue:
     return redirect(url_for("staff_cases.case_detail", case_id=case.id))
 
 
+def _form_version(raw: str | None) -> int:
+    """The version the form was shown with; a form without one is treated as stale (never matches)."""
+    return int(raw) if raw and raw.isdigit() else -1
+
+
 def _int_or_none(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
@@ -139,7 +144,7 @@ def case_detail(case_id: int) -> ResponseReturnValue:
         case=case,
         inbox=reporting.read_inbox(case, case_key),
         notes=service.read_notes(case, case_key),
-        links=service.links_of(db, case),
+        links=service.links_of(db, case, set(case_keys.cases_visible_to(db, current_user))),
         grants=service.grants_view(db, case),
         moves=moves,
         transition_form=transition_form,
@@ -180,7 +185,7 @@ def transition(case_id: int) -> ResponseReturnValue:
         case_key,
         current_user,
         form.target.data or "",
-        expected_version=_int_or_none(form.version.data),
+        expected_version=_form_version(form.version.data),
         now=utcnow(),
         outcome=form.outcome.data or None,
         reasons=form.reasons.data or "",
@@ -236,7 +241,7 @@ def severity(case_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise service.CaseError(_("severity is 0 to 5"))
     service.set_severity(
-        get_session(), case, current_user, int(form.severity.data or 0), _int_or_none(form.version.data), utcnow()
+        get_session(), case, current_user, int(form.severity.data or 0), _form_version(form.version.data), utcnow()
     )
     return _back(case)
 

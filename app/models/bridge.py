@@ -103,6 +103,9 @@ class BridgeRecord(Base):
     department_code: Mapped[str | None] = mapped_column(String(40))
     occurred_on: Mapped[dt.date | None] = mapped_column(Date)
     correlation_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    occurred_at: Mapped[dt.datetime | None]  # the instant correlation windows are measured on
+    # SHA-256 of the normalised data: a replay is recognised as unchanged without decrypting.
+    data_sha256: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     payload_ct: Mapped[ciphertext]
     received_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
@@ -124,5 +127,24 @@ class QuarantinedRecord(Base):
     position: Mapped[int | None] = mapped_column(BigInteger)  # where in the file, to find it again
     raw_ct: Mapped[ciphertext]
     error: Mapped[str] = mapped_column(String(500))
+    # HMAC of the raw bytes under the bridge key: the same bad line imported twice is kept once.
+    raw_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     received_at: Mapped[timestamp] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
+
+
+class BridgeCaseKey(Base):
+    """A bridge-made case's key, wrapped under the instance bridge key, while the bridge still feeds it.
+
+    The bridge holds no private key, so without this it could not add a later
+    correlated alert to a case it made. Threat accepted: whoever holds both the
+    database and the instance folder reads these cases; that is the party the
+    feed's plaintext passes through anyway. The row is kept only while the case
+    is ``raised``; once staff take the case over, later alerts open a new,
+    linked case instead (``monitoring_bridge.cases``).
+    """
+
+    __tablename__ = "bridge_case_keys"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    key_ct: Mapped[ciphertext]

@@ -38,7 +38,7 @@ def ledger() -> ResponseReturnValue:
     return render_template(
         "staff/support/ledger.html",
         year=year,
-        ledger=service.ledger(db, year),
+        ledger=service.ledger(db, year, visible_to=current_user),
         budgets=service.budget_lines(db, year),
         type_labels=TYPE_LABELS,
         budget_form=BudgetForm(year=year),

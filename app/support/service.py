@@ -23,10 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.audit import record
 from app.cases.deadlines import local_today
+from app.cases.keys import cases_visible_to
 from app.models.audit import ActorKind
 from app.models.cases import Attachment, Case
 from app.models.staff import Role, StaffUser
@@ -260,8 +261,28 @@ def decide(
 
 
 def needs_confirmation(settings: Settings, req: SupportRequest) -> bool:
-    """True when the approved amount is above the four-eyes threshold."""
-    return req.amount_approved is not None and req.amount_approved > settings.support_four_eyes_won
+    """True when this approval, or the case's unconfirmed approvals together with it, pass the threshold.
+
+    Threat: one officer splitting a large payment into several requests that
+    each stay under the four-eyes threshold.
+    """
+    if req.amount_approved is None:
+        return False
+    if req.amount_approved > settings.support_four_eyes_won:
+        return True
+    session = object_session(req)
+    if session is None:
+        return False
+    others = session.scalar(
+        select(func.coalesce(func.sum(SupportRequest.amount_approved), 0)).where(
+            SupportRequest.case_id == req.case_id,
+            SupportRequest.id != req.id,
+            SupportRequest.amount_approved.is_not(None),
+            SupportRequest.second_approver_id.is_(None),
+            SupportRequest.id < req.id,
+        )
+    )
+    return int(others or 0) + req.amount_approved > settings.support_four_eyes_won
 
 
 def awaiting_confirmation(settings: Settings, req: SupportRequest) -> bool:
@@ -473,8 +494,12 @@ def budget_lines(db: Session, year: int) -> list[BudgetLine]:
     return [BudgetLine(t.value, budgets.get(t.value), int(paid.get(t.value, 0))) for t in SupportType]
 
 
-def ledger(db: Session, year: int | None = None) -> Ledger:
-    """The ledger: every entry with its case reference and request's accounting columns, oldest first."""
+def ledger(db: Session, year: int | None = None, visible_to: StaffUser | None = None) -> Ledger:
+    """The ledger: every entry with its case reference and request's accounting columns, oldest first.
+
+    With ``visible_to``, only entries of cases that person can open: a reference
+    alone tells that a case's reporter receives support.
+    """
     query = (
         select(Disbursement, SupportRequest, Case.public_ref)
         .join(SupportRequest, SupportRequest.id == Disbursement.support_request_id)
@@ -483,6 +508,8 @@ def ledger(db: Session, year: int | None = None) -> Ledger:
     )
     if year is not None:
         query = query.where(Disbursement.paid_on >= dt.date(year, 1, 1), Disbursement.paid_on < dt.date(year + 1, 1, 1))
+    if visible_to is not None:
+        query = query.where(SupportRequest.case_id.in_(cases_visible_to(db, visible_to)))
     out = Ledger()
     for entry, req, ref in db.execute(query).all():
         out.rows.append(
@@ -520,7 +547,7 @@ def export_csv(db: Session, actor: StaffUser, year: int | None, now: dt.datetime
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for r in ledger(db, year).rows:
+    for r in ledger(db, year, visible_to=actor).rows:
         writer.writerow(
             (
                 r.case_ref,

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.audit import record
 from app.authz import staff_required
 from app.cases.views import CASE_ROLES, _open
 from app.db import get_session, utcnow
@@ -38,8 +39,9 @@ def _panel(case_id: int) -> WerkzeugResponse:
     return redirect(url_for("support.panel", case_id=case_id))
 
 
-def _version(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+def _version(raw: str | None) -> int:
+    """The version the form was shown with; a form without one is treated as stale (never matches)."""
+    return int(raw) if raw and raw.isdigit() else -1
 
 
 def support_action(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -82,6 +84,8 @@ def panel(case_id: int) -> ResponseReturnValue:
     case, case_key = _open(case_id)
     db, settings = get_session(), get_settings()
     views = [service.read_request(db, settings, case, case_key, r) for r in service.requests_of(db, case)]
+    record(db, "support.viewed", actor_user_id=current_user.id, case_id=case.id)  # decrypted details and reasons
+    db.commit()
     return render_template(
         "staff/support/panel.html",
         case=case,

@@ -329,3 +329,48 @@ def test_deadlines_remind_lists_overdue_and_due_soon_per_team_and_audits(app, re
     assert "nothing overdue" in out
     with app.app_context():
         assert get_session().query(AuditEvent).filter_by(action="deadline.reminded").count() == 2
+
+
+def test_exclusion_is_cryptographic_no_live_grant_opens_with_the_excluded_persons_keys(
+    app, staff, client, reporter, tf
+):
+    from app.cases import keys as case_keys
+    from app.models.cases import CaseKeyGrant
+    from app.models.staff import StaffUser, Team
+    from app.staff import keyring
+    from crypto import open_sealed, passwords
+    from crypto.errors import DecryptionError
+
+    from .conftest import PASSWORD
+
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    _act(staff, client, case_id, "assign", team_id=str(tf["investigation_team"]))
+    _act(staff, client, case_id, "exclude", user_id=str(tf["conflicted"].id), reason="conflict")
+    with app.app_context():
+        db = get_session()
+        user = db.get(StaffUser, tf["conflicted"].id)
+        private = passwords.unwrap(PASSWORD, user.wrapped_private_key_ct)
+        team = db.get(Team, tf["investigation_team"])
+        team_key = keyring.open_team_key(team, user, private)
+        context = keyring.case_key_context(case_id)
+        live = db.query(CaseKeyGrant).filter_by(case_id=case_id, revoked_at=None).all()
+        for grant in live:
+            for key in (private, team_key):
+                with pytest.raises(DecryptionError):
+                    open_sealed(key, grant.sealed_key_ct, context)
+        # The colleague still opens the case through a personal grant.
+        colleague = db.get(StaffUser, tf["investigator"].id)
+        assert case_keys.open_as_staff(
+            db, db.get(Case, case_id), colleague, passwords.unwrap(PASSWORD, colleague.wrapped_private_key_ct)
+        )
+
+
+def test_an_excluded_custodian_cannot_see_or_release_the_identity(app, staff, client, reporter, tf, office):
+    reporter.submit_ok(name="Hong Gildong")
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    _act(staff, client, case_id, "exclude", user_id=str(office["protector"].id), reason="relative")
+    _as(staff, client, office["protector"])
+    assert client.get(f"/staff/cases/{case_id}/identity/view").status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.authz import PUBLIC, REPORTER, STAFF, rule_of
+from app.authz import BRIDGE, PUBLIC, REPORTER, STAFF, rule_of
 from app.models.staff import Role
 from tests.functional.conftest import csrf_token
 
@@ -80,6 +80,9 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(staff, 
         if rule_of(client.application.view_functions[rule.endpoint]) == REPORTER:
             # Without an inbox session nothing can change: sent back to the receipt page.
             assert r.status_code == 303 and r.location.endswith("/receipt"), rule.endpoint
+        elif rule_of(client.application.view_functions[rule.endpoint]) == BRIDGE:
+            # Machine feeds are CSRF-exempt; without a valid signature they refuse everything.
+            assert r.status_code == 401, rule.endpoint
         else:
             assert r.status_code == 400, (rule.endpoint, r.status_code)
 

@@ -46,13 +46,28 @@ def _support_page(client, case_id: int) -> str:
 
 
 def _post(client, case_id: int, path: str, **data: str):
+    """POST a support action with the request's current version (a form without one is refused as stale)."""
     html = _support_page(client, case_id)
     payload = {"csrf_token": csrf_token(html), **data}
     if "version" not in data:
-        m = re.search(r'name="version" value="(\d+)"', html)
-        if m:
-            payload["version"] = m.group(1)
+        request_id = re.match(r"(\d+)/", path)
+        if request_id:
+            from app.db import get_session
+            from app.models.support import SupportRequest
+
+            with client.application.app_context():
+                payload["version"] = str(get_session().get(SupportRequest, int(request_id.group(1))).version)
     return client.post(f"/staff/cases/{case_id}/support/{path}", data=payload)
+
+
+def test_a_support_action_without_its_version_is_refused_as_stale(app, staff, client, reporter, office_tf):
+    reporter.submit_ok()
+    case_id = _case_id(app)
+    _as(staff, client, office_tf["intake"])
+    token = csrf_token(client.get(f"/staff/cases/{case_id}").get_data(as_text=True))
+    client.post(f"/staff/cases/{case_id}/assign", data={"csrf_token": token, "team_id": str(office_tf["legal_team"])})
+    r = client.post(f"/staff/cases/{case_id}/transition", data={"csrf_token": token, "target": "acknowledged"})
+    assert r.status_code == 409
 
 
 def test_a_reporter_asks_for_relief_with_a_receipt_and_follows_it_to_payment(app, staff, client, reporter, office_tf):

@@ -134,6 +134,21 @@ def test_above_the_threshold_payment_waits_for_a_supervisors_confirmation(ctx):
     assert req.paid_total == 8_000_000
 
 
+def test_splitting_a_large_amount_into_requests_under_the_threshold_still_needs_a_supervisor(ctx):
+    """Review finding: 3 x 5,000,000 won by one officer must not be payable without a second approver."""
+    db, settings, _case, _key, p = ctx
+    first = _approved(ctx, 5_000_000, 5_000_000)
+    _pay(ctx, first, 5_000_000)  # the first stays within the threshold on its own
+    second = _approved(ctx, 5_000_000, 5_000_000)
+    assert service.needs_confirmation(settings, second)
+    with pytest.raises(FourEyes):
+        _pay(ctx, second, 5_000_000)
+    service.confirm(db, settings, second, p["super"], second.version, NOW)
+    _pay(ctx, second, 5_000_000)
+    third = _approved(ctx, 1, 1)
+    assert service.needs_confirmation(settings, third)  # the first is still unconfirmed
+
+
 def test_the_same_person_can_never_approve_twice(ctx):
     db, settings, _case, _key, p = ctx
     req = _approved(ctx, 8_000_000, 8_000_000, decider="both")
@@ -332,6 +347,12 @@ def test_csv_export_sums_match_the_ledger_and_carry_no_free_text(ctx):
     _pay(ctx, a, 2_000_000, ref="TX-A2")
     _pay(ctx, b, 700_000, ref="TX-B")
     service.reverse(db, a, e1, p["legal"], paid_on=TODAY, payment_ref="TX-1-R", now=NOW)
+    # The export lists only cases the exporter can open: without a grant, nothing.
+    assert list(csv.DictReader(io.StringIO(service.export_csv(db, p["super"], 2026, NOW)))) == []
+    from app.cases.keys import grant_user
+
+    grant_user(case, os.urandom(32), p["super"])
+    db.flush()
     body = service.export_csv(db, p["super"], 2026, NOW)
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 4
@@ -340,7 +361,7 @@ def test_csv_export_sums_match_the_ledger_and_carry_no_free_text(ctx):
     assert {r["case_ref"] for r in rows} == {case.public_ref}
     assert any(r["reverses_entry_id"] == str(e1.id) and int(r["amount"]) == -1_000_000 for r in rows)
     assert "for the hearing" not in body and "only the hearing" not in body
-    assert db.scalar(select(AuditEvent.target).where(AuditEvent.action == "ledger.exported")) == "year:2026"
+    assert set(db.scalars(select(AuditEvent.target).where(AuditEvent.action == "ledger.exported"))) == {"year:2026"}
 
 
 def test_details_and_reasons_are_stored_encrypted_under_the_agreed_purposes(ctx):

@@ -1,0 +1,86 @@
+"""``POST /bridge/<source>``: a signed batch of JSON Lines records from a monitoring source.
+
+Threats: a forged feed (anyone can reach the URL) and a replayed one (a
+captured request sent again later). Each request carries
+``X-Haechi-Timestamp`` (unix seconds) and ``X-Haechi-Signature`` = hex
+HMAC-SHA256(source key, timestamp + "\\n" + body); the signature is compared
+in constant time, and a timestamp outside ``bridge_replay_seconds`` is refused,
+so a captured request is useless after the window (within it, replaying the
+same records is idempotent). Unknown sources, missing, wrong and stale
+signatures all get the same 401. CSRF does not apply: no cookie is involved.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from flask import Blueprint, abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from app.authz import bridge
+from app.db import get_session
+from app.extensions import csrf
+from app.models.bridge import BridgeSource
+from app.runtime import get_secrets, get_settings
+from crypto.errors import CryptoError
+from monitoring_bridge import keyring
+from monitoring_bridge.errors import NotReady, UnknownSource
+from monitoring_bridge.importer import import_batch
+
+bp = Blueprint("bridge", __name__, url_prefix="/bridge")
+_DUMMY_KEY = bytes(32)
+
+
+def _signed_key(source_name: str, timestamp: str, signature: str, body: bytes) -> bool:
+    settings = get_settings()
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > settings.bridge_replay_seconds:
+        return False
+    source = get_session().scalar(
+        select(BridgeSource).where(BridgeSource.name == source_name, BridgeSource.active.is_(True))
+    )
+    key = _DUMMY_KEY
+    if source is not None and source.hmac_key_ct is not None:
+        try:
+            key = keyring.unwrap_hmac_key(get_secrets().bridge_key, source.name, source.hmac_key_ct)
+        except CryptoError:
+            source = None
+    expected = keyring.signature(key, timestamp, body)
+    # Computed and compared even for an unknown source, so timing does not tell which names exist.
+    ok = hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+    return ok and source is not None
+
+
+@bp.post("/<source>")
+@csrf.exempt
+@bridge
+def feed(source: str) -> ResponseReturnValue:
+    """Verify the signature, then import the batch; answers the import summary as JSON."""
+    settings = get_settings()
+    request.max_content_length = settings.bridge_max_batch_bytes
+    body = request.get_data(cache=False)
+    timestamp = request.headers.get("X-Haechi-Timestamp", "")
+    signature = request.headers.get("X-Haechi-Signature", "")
+    if not signature or not _signed_key(source, timestamp, signature, body):
+        return jsonify(error="unauthorised"), 401
+    try:
+        summary = import_batch(
+            get_session(),
+            settings,
+            source,
+            body.splitlines(keepends=True),
+            bridge_key=get_secrets().bridge_key,
+            label=f"http {timestamp}",
+        )
+    except UnknownSource:
+        abort(404)
+    except NotReady:
+        return jsonify(error="not ready"), 503
+    return jsonify(
+        accepted=summary.accepted,
+        updated=summary.updated,
+        duplicates=summary.duplicates,
+        linked=summary.linked,
+        quarantined=summary.quarantined,
+    )

@@ -1,0 +1,1 @@
+"""One module per bridge source; each registers itself with one line in monitoring_bridge.registry."""

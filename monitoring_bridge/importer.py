@@ -1,0 +1,420 @@
+"""The import pipeline every source shares: decode, validate, deduplicate, apply, quarantine, resume.
+
+A file is streamed line by line (constant memory) and committed in batches;
+each commit records in :class:`~app.models.bridge.BridgeImport` the byte
+offset after the batch, so an import killed half-way and run again on the same
+file (recognised by its SHA-256) starts from there and ends in the state one
+uninterrupted run gives: nothing lost (the uncommitted batch is redone),
+nothing doubled (what was committed is never redone, and a record seen before
+is recognised by (source, external id)).
+
+Idempotency: a record is kept once per (source, external id) with a SHA-256 of
+its normalised data; the same data again is a duplicate and changes nothing,
+different data is an update, applied and audited (``bridge.record_updated``).
+
+Nothing is dropped: a record that fails decoding, validation or its adapter's
+checks is quarantined with its raw bytes (encrypted under the bridge key) and
+the field and reason of the fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import record as audit
+from app.db import utcnow
+from app.models.audit import ActorKind
+from app.models.bridge import BridgeImport, BridgeRecord, BridgeSource, ImportStatus, QuarantinedRecord
+from app.models.staff import RecoveryKey, Team
+from config import Settings, load_secrets
+from monitoring_bridge import decode, keyring, registry
+from monitoring_bridge.adapter import ApplyContext, ParsedRecord, SourceAdapter
+from monitoring_bridge.errors import NotReady, RecordError, UnknownSource
+
+BATCH = 1000
+Progress = Callable[[int], None]  # called with the number of bytes just processed
+
+
+@dataclass
+class ImportSummary:
+    """What one run did; ``quarantined`` counts records newly put in quarantine."""
+
+    accepted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    linked: int = 0
+    quarantined: int = 0
+
+    def line(self) -> str:
+        """One line for the CLI and logs."""
+        return (
+            f"accepted {self.accepted}, updated {self.updated}, duplicates {self.duplicates},"
+            f" linked {self.linked}, quarantined {self.quarantined}"
+        )
+
+
+@dataclass
+class _Line:
+    position: int  # byte offset where the line starts
+    raw: bytes  # what is quarantined (for CSV: header line + the line, so a retry can decode it)
+    obj: dict[str, Any] | None = None
+    error: RecordError | None = None
+
+
+def find_source(db: Session, name: str) -> tuple[BridgeSource, SourceAdapter]:
+    """The active source of that name and its adapter, or UnknownSource."""
+    source = db.scalar(select(BridgeSource).where(BridgeSource.name == name, BridgeSource.active.is_(True)))
+    if source is None:
+        raise UnknownSource(name)
+    return source, registry.get(source.adapter)
+
+
+class _Run:
+    """One import run's state: its context, the records it has seen, its summary."""
+
+    def __init__(
+        self, db: Session, settings: Settings, source: BridgeSource, adapter: SourceAdapter, bridge_key: bytes
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.adapter = adapter
+        self.bridge_key = bridge_key
+        self.summary = ImportSummary()
+        recovery = db.scalar(select(RecoveryKey).where(RecoveryKey.active.is_(True)).order_by(RecoveryKey.id))
+        if recovery is None:
+            raise NotReady("no active recovery key")
+        teams: dict[str, Team] = {}
+
+        def team_public(kind: str) -> Team:
+            if kind not in teams:
+                team = db.scalar(select(Team).where(Team.kind == kind).order_by(Team.id))
+                if team is None:
+                    raise NotReady(f"no {kind} team")
+                teams[kind] = team
+            return teams[kind]
+
+        self.ctx = ApplyContext(
+            db=db,
+            settings=settings,
+            now=utcnow(),
+            team_public=team_public,
+            recovery=recovery,
+            source=source,
+            bridge_key=bridge_key,
+        )
+
+    def process(self, lines: list[_Line], job: BridgeImport | None) -> tuple[int, int]:
+        """Validate and apply one batch (no commit); returns (records ok, records bad)."""
+        parsed: list[tuple[_Line, ParsedRecord | None]] = []
+        for line in lines:
+            rec = None
+            if line.error is None and line.obj is not None:
+                try:
+                    rec = self.adapter.parse(line.obj)
+                except RecordError as exc:
+                    line.error = exc
+            parsed.append((line, rec))
+        ids = [rec.external_id for _, rec in parsed if rec is not None]
+        known = (
+            {
+                r.external_id: r
+                for r in self.db.scalars(
+                    select(BridgeRecord).where(
+                        BridgeRecord.source_id == self.source.id, BridgeRecord.external_id.in_(ids)
+                    )
+                )
+            }
+            if ids
+            else {}
+        )
+        ok = bad = 0
+        for line, rec in parsed:
+            if rec is None:
+                assert line.error is not None
+                self.quarantine(line, line.error, job)
+                bad += 1
+                continue
+            try:
+                self.apply(rec, known, job)
+                ok += 1
+            except RecordError as exc:
+                self.quarantine(line, exc, job)
+                bad += 1
+        return ok, bad
+
+    def apply(self, rec: ParsedRecord, known: dict[str, BridgeRecord], job: BridgeImport | None) -> None:
+        """Apply one valid record unless it is an unchanged duplicate."""
+        normalised = json.dumps(rec.data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        digest = hashlib.sha256(normalised).digest()
+        existing = known.get(rec.external_id)
+        if existing is not None and existing.data_sha256 == digest:
+            self.summary.duplicates += 1
+            return
+        result = self.adapter.apply(self.ctx, rec, existing)
+        self.summary.linked += result.linked
+        payload = keyring.encrypt_payload(self.bridge_key, self.source.id, rec.external_id, normalised)
+        row = existing or BridgeRecord(source_id=self.source.id, external_id=rec.external_id)
+        row.import_id = job.id if job is not None else None
+        row.case_id = result.case_id
+        row.scenario = result.scenario
+        row.department_code = result.department_code
+        row.occurred_at = result.occurred_at
+        row.occurred_on = result.occurred_at.date() if result.occurred_at is not None else None
+        row.correlation_key = result.correlation_key
+        row.data_sha256 = digest
+        row.payload_ct = payload
+        if existing is None:
+            self.db.add(row)
+            known[rec.external_id] = row
+            self.summary.accepted += 1
+        else:
+            self.db.flush()
+            audit(
+                self.db,
+                "bridge.record_updated",
+                actor_kind=ActorKind.BRIDGE,
+                case_id=result.case_id,
+                target=f"bridge_record:{row.id}",
+            )
+            self.summary.updated += 1
+
+    def quarantine(self, line: _Line, error: RecordError, job: BridgeImport | None) -> None:
+        """Keep a bad record, encrypted, with its error; the same raw bytes are kept once while unresolved."""
+        mac = keyring.mac(self.bridge_key, f"quarantine:{self.source.id}", line.raw)
+        dup = self.db.scalar(
+            select(QuarantinedRecord.id).where(
+                QuarantinedRecord.source_id == self.source.id,
+                QuarantinedRecord.raw_mac == mac,
+                QuarantinedRecord.resolved_at.is_(None),
+            )
+        )
+        if dup is not None:
+            return
+        self.db.add(
+            QuarantinedRecord(
+                source_id=self.source.id,
+                import_id=job.id if job is not None else None,
+                position=line.position,
+                raw_ct=keyring.encrypt_raw(self.bridge_key, self.source.id, line.raw),
+                raw_mac=mac,
+                error=str(error)[:500],
+            )
+        )
+        self.db.flush()
+        self.summary.quarantined += 1
+
+
+def _bridge_key(settings: Settings, bridge_key: bytes | None) -> bytes:
+    return bridge_key if bridge_key is not None else load_secrets(settings.instance_path).bridge_key
+
+
+def file_sha256(path: Path) -> bytes:
+    """SHA-256 of a file, streamed: recognises the same file dropped again (to resume it)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+def import_file(
+    db: Session,
+    settings: Settings,
+    source_name: str,
+    path: str | os.PathLike[str],
+    progress: Progress | None = None,
+    *,
+    fmt: str | None = None,
+    bridge_key: bytes | None = None,
+    batch_size: int = BATCH,
+) -> ImportSummary:
+    """Import a JSON Lines or CSV file, resuming a run of the same file that was cut short.
+
+    ``fmt`` is "jsonl" or "csv"; by default the file's suffix decides (".csv"
+    is CSV, anything else JSON Lines). Commits after every ``batch_size`` lines.
+    """
+    path = Path(path)
+    key = _bridge_key(settings, bridge_key)
+    source, adapter = find_source(db, source_name)
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    sha = file_sha256(path)
+    job = db.scalar(
+        select(BridgeImport)
+        .where(
+            BridgeImport.source_id == source.id,
+            BridgeImport.file_sha256 == sha,
+            BridgeImport.status == ImportStatus.RUNNING.value,
+        )
+        .order_by(BridgeImport.id.desc())
+    )
+    if job is None:
+        job = BridgeImport(source_id=source.id, label=path.name[:200], file_sha256=sha, position=0)
+        db.add(job)
+        db.commit()
+    run = _Run(db, settings, source, adapter, key)
+    header: list[str] | None = None
+    header_raw = b""
+    with path.open("rb") as fh:
+        if fmt == "csv":
+            header_raw = fh.readline(decode.MAX_LINE + 1)
+            header = decode.csv_header(header_raw, adapter.fields)
+            if job.position < len(header_raw):
+                job.position = len(header_raw)
+        if progress is not None and job.position:
+            progress(job.position)
+        fh.seek(job.position)
+        batch: list[_Line] = []
+        start = job.position
+        last = job.position
+        for end, raw in decode.read_lines(fh):
+            line = _decode_line(raw, start, header, header_raw)
+            start = end
+            if line is not None:
+                batch.append(line)
+            if len(batch) >= batch_size:
+                _commit_batch(db, run, job, batch, end)
+                if progress is not None:
+                    progress(end - last)
+                last = end
+                batch = []
+        if batch or start != job.position:
+            _commit_batch(db, run, job, batch, start)
+            if progress is not None:
+                progress(start - last)
+    job.status = ImportStatus.FINISHED.value
+    job.finished_at = utcnow()
+    audit(db, "bridge.import_finished", actor_kind=ActorKind.BRIDGE, target=f"bridge_import:{job.id}")
+    db.commit()
+    return run.summary
+
+
+def _decode_line(raw: bytes | None, start: int, header: list[str] | None, header_raw: bytes) -> _Line | None:
+    if raw is None:
+        return _Line(start, b"", error=RecordError(decode.LINE, f"longer than {decode.MAX_LINE} bytes"))
+    if not raw.strip():
+        return None  # blank lines (a trailing newline, say) are not records
+    kept = header_raw + raw if header is not None else raw
+    try:
+        obj = decode.decode_csv(raw, header) if header is not None else decode.decode_json(raw)
+    except RecordError as exc:
+        return _Line(start, kept, error=exc)
+    return _Line(start, kept, obj=obj)
+
+
+def _commit_batch(db: Session, run: _Run, job: BridgeImport, batch: list[_Line], position: int) -> None:
+    try:
+        ok, bad = run.process(batch, job)
+        job.position = position
+        job.records_ok += ok
+        job.records_bad += bad
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        run.ctx.cache.pop("batch", None)
+
+
+def import_batch(
+    db: Session,
+    settings: Settings,
+    source_name: str,
+    lines: Iterable[bytes],
+    *,
+    bridge_key: bytes | None = None,
+    label: str = "http",
+) -> ImportSummary:
+    """Import one batch of JSON Lines records (the HTTP endpoint), in one transaction."""
+    key = _bridge_key(settings, bridge_key)
+    source, adapter = find_source(db, source_name)
+    job = BridgeImport(source_id=source.id, label=label[:200], position=0)
+    db.add(job)
+    db.flush()
+    run = _Run(db, settings, source, adapter, key)
+    batch: list[_Line] = []
+    position = 0
+    for raw in lines:
+        if len(raw) > decode.MAX_LINE:
+            line: _Line | None = _Line(
+                position, b"", error=RecordError(decode.LINE, f"longer than {decode.MAX_LINE} bytes")
+            )
+        else:
+            line = _decode_line(raw, position, None, b"")
+        position += len(raw)
+        if line is not None:
+            batch.append(line)
+    try:
+        ok, bad = run.process(batch, job)
+        job.position = position
+        job.records_ok, job.records_bad = ok, bad
+        job.status = ImportStatus.FINISHED.value
+        job.finished_at = utcnow()
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return run.summary
+
+
+def retry_quarantined(db: Session, settings: Settings, qid: int, *, bridge_key: bytes | None = None) -> ImportSummary:
+    """Run a quarantined record through the pipeline again (after its department was added, say).
+
+    On success the quarantine row is resolved; on failure its error is updated.
+    """
+    key = _bridge_key(settings, bridge_key)
+    q = db.get(QuarantinedRecord, qid)
+    if q is None or q.resolved_at is not None:
+        raise LookupError(qid)
+    source = db.get(BridgeSource, q.source_id)
+    assert source is not None
+    adapter = registry.get(source.adapter)
+    raw = keyring.decrypt_raw(key, source.id, q.raw_ct)
+    run = _Run(db, settings, source, adapter, key)
+    header_raw, _, rest = raw.partition(b"\n")
+    try:
+        if rest.strip():  # a CSV record is kept with its header line
+            obj = decode.decode_csv(rest, decode.csv_header(header_raw + b"\n", adapter.fields))
+        else:
+            obj = decode.decode_json(raw)
+        rec = adapter.parse(obj)
+        run.apply(rec, _known(db, source.id, rec.external_id), None)
+    except RecordError as exc:
+        db.rollback()
+        q = db.get(QuarantinedRecord, qid)
+        assert q is not None
+        q.error = str(exc)[:500]
+        db.commit()
+        run.summary.quarantined = 1
+        return run.summary
+    q.resolved_at = utcnow()
+    audit(db, "bridge.quarantine_retried", actor_kind=ActorKind.BRIDGE, target=f"quarantined_record:{qid}")
+    db.commit()
+    return run.summary
+
+
+def _known(db: Session, source_id: int, external_id: str) -> dict[str, BridgeRecord]:
+    row = db.scalar(
+        select(BridgeRecord).where(BridgeRecord.source_id == source_id, BridgeRecord.external_id == external_id)
+    )
+    return {external_id: row} if row is not None else {}
+
+
+def discard_quarantined(db: Session, qid: int, now: dt.datetime | None = None) -> None:
+    """Resolve a quarantined record without importing it; its raw bytes are erased (audited)."""
+    q = db.get(QuarantinedRecord, qid)
+    if q is None or q.resolved_at is not None:
+        raise LookupError(qid)
+    q.resolved_at = now or utcnow()
+    q.raw_ct = b""
+    audit(db, "bridge.quarantine_discarded", actor_kind=ActorKind.BRIDGE, target=f"quarantined_record:{qid}")
+    db.commit()
