@@ -40,10 +40,12 @@ system-packages:
 	fi
 
 # Set up (venv, install, migrate the embedded SQLite database in instance/),
-# create demo staff on the first run, and serve on http://127.0.0.1:5000.
+# create demo staff on the first run, load the bridge's sample records
+# (idempotent), and serve on http://127.0.0.1:5000.
 run: $(DEV) system-packages
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	$(FLASK) bridge demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Lint, types, the whole suite on SQLite, then the database tests again on

@@ -327,3 +327,13 @@ def test_case_key_is_released_when_staff_take_over_and_later_alerts_open_a_linke
     assert summary.linked == 1
     with app.app_context():
         assert get_session().scalars(select(CaseLink)).one().relation == "related"
+
+
+def test_the_demo_samples_load_once_and_again_change_nothing(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    first = runner.invoke(args=["bridge", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "cheongbaek: accepted 4" in first.output and "quarantined 0" in first.output
+    again = runner.invoke(args=["bridge", "demo"])
+    assert "cheongbaek: accepted 0, updated 0, duplicates 4" in again.output
