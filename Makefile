@@ -51,7 +51,7 @@ run: $(DEV) system-packages
 # Lint, types, the whole suite on SQLite, then the database tests again on
 # PostgreSQL when one answers (TEST_DATABASE_URL, or 127.0.0.1:5432/test).
 test: $(DEV) system-packages
-	$(BIN)/ruff check crypto app tests bench config.py wsgi.py
+	$(BIN)/ruff check crypto app monitoring_bridge tests bench migrations config.py wsgi.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	@if $(BIN)/python -c "import sys; from tests.conftest import postgres_available as up; sys.exit(0 if up() else 1)"; then \
@@ -65,7 +65,7 @@ bench: $(DEV) system-packages
 	$(BIN)/python -m bench
 
 lint: $(DEV)
-	$(BIN)/ruff check crypto tests bench
+	$(BIN)/ruff check crypto app monitoring_bridge tests bench migrations config.py wsgi.py
 	$(BIN)/mypy
 
 i18n: $(DEV)
