@@ -74,7 +74,21 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Reopening and closing are a supervisor's call (four eyes over the investigator's outcome).
     _t(S.RESOLVED, S.INVESTIGATING, R.SUPERVISOR, reasons=True),
     _t(S.RESOLVED, S.CLOSED, R.SUPERVISOR),
+    # Cheongbaek-e alerts (issue 7): the department must explain or act by the deadline;
+    # what it said is the written record (reasons). An alert may be escalated to an investigation.
+    _t(S.RAISED, S.EXPLANATION_REQUESTED, R.INTAKE, R.SUPERVISOR),
+    _t(S.EXPLANATION_REQUESTED, S.EXPLAINED, R.INTAKE, R.SUPERVISOR, reasons=True),
+    _t(S.EXPLANATION_REQUESTED, S.ACTION_TAKEN, R.INTAKE, R.SUPERVISOR, reasons=True),
+    _t(S.EXPLAINED, S.ACCEPTED, R.INTAKE, R.SUPERVISOR),
+    _t(S.ACTION_TAKEN, S.ACCEPTED, R.INTAKE, R.SUPERVISOR),
+    _t(S.RAISED, S.ESCALATED, R.INTAKE, R.SUPERVISOR, reasons=True),
+    _t(S.EXPLANATION_REQUESTED, S.ESCALATED, R.INTAKE, R.SUPERVISOR, reasons=True),
+    _t(S.EXPLAINED, S.ESCALATED, R.SUPERVISOR, reasons=True),
+    _t(S.ACTION_TAKEN, S.ESCALATED, R.SUPERVISOR, reasons=True),
+    _t(S.ACCEPTED, S.CLOSED, R.INTAKE, R.SUPERVISOR),
+    _t(S.ESCALATED, S.CLOSED, R.SUPERVISOR, reasons=True),
 )
+ALERT_AWAITING_DEPARTMENT = frozenset({S.RAISED.value, S.EXPLANATION_REQUESTED.value})
 
 
 def allowed_from(status: str, roles: frozenset[Role]) -> list[Transition]:
@@ -92,6 +106,11 @@ def find(status: str, target: str) -> Transition | None:
 
 def refresh_deadlines(case: Case, settings: Settings) -> None:
     """Recompute the feedback deadline and the nearest open deadline the queues sort on."""
+    if case.kind == "alert":
+        # An alert's one deadline is the department's explanation (set by the bridge); it ends once answered.
+        if case.status not in ALERT_AWAITING_DEPARTMENT:
+            case.next_due_on = None
+        return
     if case.acknowledged_at is not None and case.feedback_due_on is None:
         ack_day = local_today(case.acknowledged_at)
         case.feedback_due_on = add_months(ack_day, settings.per_kind("feedback_months", case.kind))

@@ -337,3 +337,35 @@ def test_the_demo_samples_load_once_and_again_change_nothing(app):
     assert "cheongbaek: accepted 4" in first.output and "quarantined 0" in first.output
     again = runner.invoke(args=["bridge", "demo"])
     assert "cheongbaek: accepted 0, updated 0, duplicates 4" in again.output
+
+
+def test_an_alert_walks_from_raised_to_closed_and_its_explanation_deadline_ends_when_answered(
+    app, source_key, tmp_path, staff, client, office
+):
+    import re
+
+    from tests.functional.conftest import csrf_token
+
+    run_import(app, jsonl(tmp_path / "a.jsonl", [alert(1)]))
+    with app.app_context():
+        case = get_session().query(Case).filter_by(kind="alert").one()
+        assert case.status == "raised" and case.next_due_on is not None
+        case_id = case.id
+    staff.login(office["intake"])
+
+    def move(target: str, **extra: str) -> int:
+        html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+        version = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', html)
+        data = {"csrf_token": csrf_token(html), "target": target, "version": version.group(1) or version.group(2)}
+        return client.post(f"/staff/cases/{case_id}/transition", data={**data, **extra}).status_code
+
+    assert move("explanation_requested") == 302
+    assert move("explained") == 400  # the department's explanation is the written record
+    assert move("explained", reasons="The card was used for an emergency repair; receipts attached.") == 302
+    with app.app_context():
+        assert get_session().get(Case, case_id).next_due_on is None
+    assert move("accepted") == 302
+    assert move("closed") == 302
+    with app.app_context():
+        closed = get_session().get(Case, case_id)
+        assert closed.status == "closed" and closed.retention_until is not None

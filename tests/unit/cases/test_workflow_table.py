@@ -7,15 +7,29 @@ from app.models.staff import Role as R
 REPORT_STATES = {S.RECEIVED, S.ACKNOWLEDGED, S.TRIAGE, S.INVESTIGATING, S.LEGAL_REVIEW, S.RESOLVED, S.CLOSED}
 
 
-def test_every_report_state_is_reachable_from_received_and_closed_is_final():
-    reached, frontier = {S.RECEIVED}, [S.RECEIVED]
+ALERT_STATES = {S.RAISED, S.EXPLANATION_REQUESTED, S.EXPLAINED, S.ACTION_TAKEN, S.ACCEPTED, S.ESCALATED, S.CLOSED}
+
+
+def _reachable(start):
+    reached, frontier = {start}, [start]
     while frontier:
         state = frontier.pop()
         for t in TRANSITIONS:
             if t.source == state and t.target not in reached:
                 reached.add(t.target)
                 frontier.append(t.target)
-    assert reached == REPORT_STATES
+    return reached
+
+
+def test_every_alert_state_is_reachable_from_raised_and_answers_need_a_written_record():
+    assert _reachable(S.RAISED) == ALERT_STATES
+    for t in TRANSITIONS:
+        if t.target in (S.EXPLAINED, S.ACTION_TAKEN, S.ESCALATED):
+            assert t.needs_reasons, t
+
+
+def test_every_report_state_is_reachable_from_received_and_closed_is_final():
+    assert _reachable(S.RECEIVED) == REPORT_STATES
     assert not [t for t in TRANSITIONS if t.source == S.CLOSED]
 
 
