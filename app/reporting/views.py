@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -22,6 +24,7 @@ from app.authz import public, reporter
 from app.cases.deadlines import local_today
 from app.cases.keys import new_case_key
 from app.db import get_session, utcnow
+from app.models.cases import Case
 from app.reporting import abuse, service
 from app.reporting import session as reporter_session
 from app.reporting.errors import NotReady, SessionEnded, WrongReceipt
@@ -241,25 +244,55 @@ def _ended() -> WerkzeugResponse:
     return resp
 
 
+@dataclass
+class ReporterCase:
+    """A signed-in reporter's case opened for a page that may receive files."""
+
+    session: reporter_session.ReporterSession
+    case: Case
+    case_key: bytes
+    sink: UploadSink
+    storages: list[FileStorage]
+
+
+def open_reporter_case() -> ReporterCase | WerkzeugResponse:
+    """The reporter's case and key, and on POST the files sent (encrypted as they arrived, CSRF checked).
+
+    Answers with the receipt page instead when there is no inbox session.
+    Shared by every reporter page that takes files (inbox, support requests).
+    """
+    session = _current()
+    if session is None:
+        return _ended()
+    try:
+        case, case_key = service.load_case_for_reporter(get_session(), session.case_id, session.private_key)
+    except WrongReceipt:
+        return _ended()
+    sink = UploadSink(get_blobs(), case_key)
+    storages: list[FileStorage] = []
+    if request.method == "POST":
+        expect_uploads(sink)
+        storages = files_from("files")
+        count_this_request()
+    return ReporterCase(session, case, case_key, sink, storages)
+
+
 @bp.route("/receipt/inbox", methods=["GET", "POST"])
 @reporter
 @accepts_uploads
 def inbox() -> ResponseReturnValue:
     """The reporter's inbox: status, the report as sent, the conversation; send a message or files."""
-    session = _current()
-    if session is None:
-        return _ended()
+    opened = open_reporter_case()
+    if not isinstance(opened, ReporterCase):
+        return opened
     db, settings = get_session(), get_settings()
-    try:
-        case, case_key = service.load_case_for_reporter(db, session.case_id, session.private_key)
-    except WrongReceipt:
-        return _ended()
-    sink = UploadSink(get_blobs(), case_key)
-    storages = []
-    if request.method == "POST":
-        expect_uploads(sink)
-        storages = files_from("files")
-        count_this_request()
+    session, case, case_key, sink, storages = (
+        opened.session,
+        opened.case,
+        opened.case_key,
+        opened.sink,
+        opened.storages,
+    )
     form = MessageForm()
     status = 200
     if request.method == "POST":

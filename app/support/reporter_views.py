@@ -16,15 +16,12 @@ from flask_babel import lazy_gettext as _l
 from app.authz import reporter
 from app.db import get_session, utcnow
 from app.models.support import SupportRequest, SupportStatus
-from app.reporting import service as reporting
-from app.reporting.errors import WrongReceipt
-from app.reporting.limits import count_this_request
-from app.reporting.views import _current, _ended, _stored_files, _with_session
-from app.runtime import get_blobs, get_settings
+from app.reporting.views import ReporterCase, _stored_files, _with_session, open_reporter_case
+from app.runtime import get_settings
 from app.support import service
 from app.support.errors import SupportError
 from app.support.forms import TYPE_LABELS, ReporterRequestForm
-from app.uploads import UploadSink, accepts_uploads, expect_uploads, files_from
+from app.uploads import accepts_uploads
 
 bp = Blueprint("reporter_support", __name__, url_prefix="/receipt/support")
 
@@ -64,20 +61,17 @@ def status_words(req: SupportRequest, awaiting_confirmation: bool) -> str:
 @accepts_uploads
 def support() -> ResponseReturnValue:
     """My support requests and where they stand; ask for support, with receipts."""
-    session = _current()
-    if session is None:
-        return _ended()
+    opened = open_reporter_case()
+    if not isinstance(opened, ReporterCase):
+        return opened
     db, settings = get_session(), get_settings()
-    try:
-        case, case_key = reporting.load_case_for_reporter(db, session.case_id, session.private_key)
-    except WrongReceipt:
-        return _ended()
-    sink = UploadSink(get_blobs(), case_key)
-    storages = []
-    if request.method == "POST":
-        expect_uploads(sink)
-        storages = files_from("files")
-        count_this_request()
+    session, case, case_key, sink, storages = (
+        opened.session,
+        opened.case,
+        opened.case_key,
+        opened.sink,
+        opened.storages,
+    )
     form = ReporterRequestForm()
     status = 200
     if request.method == "POST":
