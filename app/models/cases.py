@@ -44,7 +44,10 @@ class CaseKind(enum.StrEnum):
 
 
 class CaseStatus(enum.StrEnum):
-    """Workflow states: those of a report, then those of a Cheongbaek-e alert (조치/소명)."""
+    """Workflow states: those of a report, a Cheongbaek-e alert (조치/소명), an idea, a retaliation case.
+
+    A kind's own states are listed together; ``received`` and ``closed`` are shared.
+    """
 
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
@@ -59,6 +62,13 @@ class CaseStatus(enum.StrEnum):
     ACTION_TAKEN = "action_taken"
     ACCEPTED = "accepted"
     ESCALATED = "escalated"
+    UNDER_REVIEW = "under_review"
+    ADOPTED = "adopted"
+    NOT_ADOPTED = "not_adopted"
+    ASSESSING = "assessing"
+    MEASURE_REQUESTED = "measure_requested"
+    MEASURE_DECIDED = "measure_decided"
+    COMPLIANCE_MONITORING = "compliance_monitoring"
 
 
 class CaseOutcome(enum.StrEnum):

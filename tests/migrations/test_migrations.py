@@ -191,3 +191,32 @@ def test_migrated_schema_takes_a_full_case_with_its_grants(empty_db: str) -> Non
                 session.flush()
     finally:
         engine.dispose()
+
+
+def _insert_case_in_state(url: str, status: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cases (public_ref, kind, source, status, received_on, version, severity)"
+                    " VALUES (:ref, 'idea', 'bridge', :status, '2026-11-02', 1, 0)"
+                ),
+                {"ref": f"HC-2026-{status[:6]}", "status": status},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_0009_lets_cases_take_the_idea_and_retaliation_states_and_refuses_going_back_over_them(
+    empty_db: str,
+) -> None:
+    schema.upgrade(empty_db, "0008")
+    with pytest.raises(sa.exc.IntegrityError):
+        _insert_case_in_state(empty_db, "under_review")
+    schema.upgrade(empty_db, "0009")
+    for status in ("under_review", "adopted", "not_adopted", "assessing", "compliance_monitoring"):
+        _insert_case_in_state(empty_db, status)
+    with pytest.raises(RuntimeError, match="5 case"):
+        schema.downgrade(empty_db, "0008")
+    assert schema.current(empty_db) == "0009"
