@@ -7,10 +7,13 @@ every state of it has a URL an officer can bookmark or send a colleague.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -28,6 +31,7 @@ from app.models.cases import CaseKind, CaseStatus, Department
 from app.models.staff import Role
 from app.reporting.forms import CATEGORY_LABELS
 from app.runtime import get_settings
+from app.web.urls import url_pattern
 
 bp = Blueprint("queues", __name__, url_prefix="/staff/queues")
 CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
@@ -54,6 +58,9 @@ STATUS_LABELS = {
     CaseStatus.ACTION_TAKEN: _l("Action taken"),
     CaseStatus.ACCEPTED: _l("Accepted"),
     CaseStatus.ESCALATED: _l("Escalated"),
+    CaseStatus.UNDER_REVIEW: _l("Under review"),
+    CaseStatus.ADOPTED: _l("Adopted"),
+    CaseStatus.NOT_ADOPTED: _l("Not adopted"),
 }
 KIND_LABELS = {
     CaseKind.REPORT: _l("Report"),
@@ -141,6 +148,71 @@ def labels() -> dict[str, dict[str, str]]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """One queue line as the template prints it: every label already translated, every date a string.
+
+    Done in Python rather than in Jinja because each Jinja call or filter costs
+    several times the Python equivalent, and a page has fifty rows of them.
+    """
+
+    href: str
+    public_ref: str
+    kind: str
+    status: str
+    waiting: str
+    severity: str
+    category: str
+    department: str
+    received: str
+    due: str
+    row_class: str
+    flag: str
+    flag_class: str
+
+
+def row_views(page: queues.Page, kinds: Mapping[str, str], statuses: Mapping[str, str]) -> list[RowView]:
+    """The rows of ``page`` ready to print in the current language."""
+    case_url = url_pattern("staff_cases.case_detail", "case_id")
+    korean = str(get_locale()) == "ko"
+    waiting, untriaged, overdue, due_soon = _("waiting on reporter"), _("not triaged"), _("Overdue"), _("Due soon")
+    views = []
+    for r in page.rows:
+        flag, flag_class = (overdue, "overdue") if r.overdue else (due_soon, "due-soon") if r.due_soon else ("", "")
+        views.append(
+            RowView(
+                href=case_url(r.id),
+                public_ref=r.public_ref,
+                kind=kinds.get(r.kind, r.kind),
+                status=statuses.get(r.status, r.status),
+                waiting=waiting if r.waiting_on_reporter else "",
+                severity=str(r.severity) if r.severity else untriaged,
+                category=r.category or "",
+                department=(r.department_ko if korean else r.department_en) or "",
+                received=r.received_on.isoformat(),
+                due=r.next_due_on.isoformat() if r.next_due_on else "",
+                row_class=f"row--{flag_class}" if flag_class else "",
+                flag=flag,
+                flag_class=flag_class,
+            )
+        )
+    return views
+
+
+def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
+    """The queue page's HTML (the view and ``make bench`` both render through here)."""
+    page_labels = labels()
+    return render_template(
+        "staff/queues/index.html",
+        form=form,
+        page=page,
+        rows=row_views(page, page_labels["kind_labels"], page_labels["status_labels"]),
+        params=_params(form),
+        queue_link=queue_link,
+        **page_labels,
+    )
+
+
 @bp.route("/")
 @staff_required(*CASE_ROLES)
 def index() -> ResponseReturnValue:
@@ -157,11 +229,4 @@ def index() -> ResponseReturnValue:
     if not form.validate():
         abort(400)
     page = queues.queue_page(db, current_user, _query_of(form), local_today(utcnow()), settings.due_soon_days)
-    return render_template(
-        "staff/queues/index.html",
-        form=form,
-        page=page,
-        params=_params(form),
-        queue_link=queue_link,
-        **labels(),
-    )
+    return render_queue(form, page)

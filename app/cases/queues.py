@@ -12,18 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, select, union, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.models.cases import Case, CaseAssignment, CaseExcludedMember, CaseKeyGrant, CaseStatus, Department
 from app.models.staff import StaffUser, Team, TeamMembership
 
 MAX_PER_PAGE = 200
-PAGES_AHEAD = 5  # pages counted past the current one
 
 
 class QueueError(Exception):
@@ -86,18 +98,33 @@ class QueueRow:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A page of a queue, with the total that matched and the number of pages.
+    """A page of a queue, and whether another follows.
 
-    Counting stops a few pages past the one shown (``PAGES_AHEAD``): an exact
-    count of 90,000 visible cases costs as much as fifty pages, and a queue
-    only needs "more than 300" to offer the next pages.
+    Nothing is counted: counting what a user may see means probing the grants
+    and exclusions of every matching case (tens of thousands in a team's
+    queue), where a page of 50 needs 51 probes. The 51st row tells whether
+    there is a next page; on the last page the total is exact all the same.
     """
 
     rows: list[QueueRow]
-    total: int  # exact when ``exact``; otherwise a lower bound (more cases match)
     page: int
-    pages: int
-    exact: bool = True
+    per_page: int
+    has_next: bool
+
+    @property
+    def first(self) -> int:
+        """Position (1-based) of the first row shown, 0 on an empty page."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """Position of the last row shown, 0 on an empty page."""
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+    @property
+    def total(self) -> int | None:
+        """How many cases the queue holds, when this page is its last (``None`` when more follow)."""
+        return None if self.has_next else self.last
 
 
 def confirmed_team_ids(db: Session, user: StaffUser) -> list[int]:
@@ -146,39 +173,50 @@ def _live_grant(*conditions: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _not_excluded(user_id: int) -> ColumnElement[bool]:
-    return ~exists().where(CaseExcludedMember.case_id == Case.id, CaseExcludedMember.user_id == user_id)
+# Every value of a queue statement is a named parameter, so one statement
+# object per *shape* of query (which filters are set, which sort) is built
+# once and reused: building and hashing the SQLAlchemy construct took longer
+# than running it.
+_USER = bindparam("user_id", type_=Integer)
+_TEAMS = bindparam("team_ids", type_=Integer, expanding=True)
+_TEAM = bindparam("team_id", type_=Integer)
+_TODAY = bindparam("today", type_=Date)
+_SOON = bindparam("soon", type_=Date)
 
 
-def visible_clause(user_id: int, team_ids: list[int]) -> ColumnElement[bool]:
+def _not_excluded() -> ColumnElement[bool]:
+    return ~exists().where(CaseExcludedMember.case_id == Case.id, CaseExcludedMember.user_id == _USER)
+
+
+def _visible_clause(with_teams: bool) -> ColumnElement[bool]:
     """SQL condition on ``cases``: a live grant this user can open, and no exclusion.
 
     Mirrors ``cases_visible_to``. Threat: a queue that listed cases by role
     alone would show a conflicted member (or another team) that a case
     exists; the listing follows the grants, as opening the case does.
     """
-    branches = [_live_grant(CaseKeyGrant.user_id == user_id)]
-    if team_ids:
-        branches.insert(0, _live_grant(CaseKeyGrant.team_id.in_(team_ids)))
-    return and_(_not_excluded(user_id), _probe(*branches))
+    branches = [_live_grant(CaseKeyGrant.user_id == _USER)]
+    if with_teams:
+        branches.insert(0, _live_grant(CaseKeyGrant.team_id.in_(_TEAMS)))
+    return and_(_not_excluded(), _probe(*branches))
 
 
-def _team_clause(team_id: int) -> ColumnElement[bool]:
+def _team_clause() -> ColumnElement[bool]:
     """Cases a team works: a live grant to it, or an assignment to it."""
     assigned = (
-        select(literal(1)).where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == team_id).correlate(Case)
+        select(literal(1)).where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == _TEAM).correlate(Case)
     )
-    return _probe(_live_grant(CaseKeyGrant.team_id == team_id), assigned)
+    return _probe(_live_grant(CaseKeyGrant.team_id == _TEAM), assigned)
 
 
-def _mine_clause(user_id: int) -> ColumnElement[bool]:
+def _mine_clause() -> ColumnElement[bool]:
     """Cases assigned to the user by name, or whose key is sealed to them personally.
 
     An ``IN`` over the (few) cases of one person lets the database start from
     them rather than walk every case looking for them.
     """
-    assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == user_id)
-    granted = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == user_id, CaseKeyGrant.revoked_at.is_(None))
+    assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == _USER)
+    granted = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == _USER, CaseKeyGrant.revoked_at.is_(None))
     return Case.id.in_(union(assigned, granted))
 
 
@@ -186,46 +224,62 @@ def _not_closed() -> ColumnElement[bool]:
     return Case.status != CaseStatus.CLOSED.value
 
 
-def _where(
-    user: StaffUser, team_ids: list[int], query: QueueQuery, today: dt.date, due_soon_days: int
-) -> list[ColumnElement[bool]]:
-    """Every condition of ``query``: plain columns first, then the index probes of visibility."""
+class _Scope(enum.Enum):
+    """Whose cases a query reads: every visible one, one of the user's teams, or none (not their team)."""
+
+    ALL = "all"
+    TEAM = "team"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What decides the SQL of a queue query (its values are parameters)."""
+
+    view: QueueView
+    filters: frozenset[str]  # the optional filters that are set
+    scope: _Scope
+    with_teams: bool  # whether the user has confirmed teams
+    sort: QueueSort
+
+
+_FILTER_COLUMNS = {
+    "state": Case.status,
+    "kind": Case.kind,
+    "category": Case.category,
+    "department_id": Case.department_id,
+    "source": Case.source,
+}
+
+
+def _where(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Every condition of a query of this shape: plain columns first, then the index probes of visibility."""
     where: list[ColumnElement[bool]] = []
-    match query.view:
+    match shape.view:
         case QueueView.NEW:
             where.append(Case.status == CaseStatus.RECEIVED.value)
         case QueueView.MINE:
-            where.append(_mine_clause(user.id))
+            where.append(_mine_clause())
         case QueueView.OVERDUE:
-            where += [Case.next_due_on < today, _not_closed()]
+            where += [Case.next_due_on < _TODAY, _not_closed()]
         case QueueView.DUE_SOON:
-            where += [
-                Case.next_due_on >= today,
-                Case.next_due_on <= today + dt.timedelta(days=due_soon_days),
-                _not_closed(),
-            ]
+            where += [Case.next_due_on >= _TODAY, Case.next_due_on <= _SOON, _not_closed()]
         case QueueView.WAITING:
             where.append(Case.waiting_on_reporter.is_(True))
         case QueueView.STATE:
             pass  # the state filter below does the work; without one, every visible case
-    if query.state is not None:
-        where.append(Case.status == query.state.value)
-    if query.kind:
-        where.append(Case.kind == query.kind)
-    if query.category:
-        where.append(Case.category == query.category)
-    if query.department_id is not None:
-        where.append(Case.department_id == query.department_id)
-    if query.source:
-        where.append(Case.source == query.source)
-    if query.team_id is None:
-        where.append(visible_clause(user.id, team_ids))
-    elif query.team_id in team_ids:
-        where += [_team_clause(query.team_id), visible_clause(user.id, team_ids)]
-    else:
-        # The selector offers the user's own teams only; another team's queue is
-        # not theirs to read, even where they could see some of its cases.
-        where.append(false())
+    for name, column in _FILTER_COLUMNS.items():
+        if name in shape.filters:
+            where.append(column == bindparam(name))
+    match shape.scope:
+        case _Scope.ALL:
+            where.append(_visible_clause(shape.with_teams))
+        case _Scope.TEAM:
+            where += [_team_clause(), _visible_clause(shape.with_teams)]
+        case _Scope.NONE:
+            # The selector offers the user's own teams only; another team's queue is
+            # not theirs to read, even where they could see some of its cases.
+            where.append(false())
     return where
 
 
@@ -240,20 +294,10 @@ def _order(sort: QueueSort) -> list[ColumnElement[Any]]:
             return [Case.received_on.asc(), Case.id.asc()]
 
 
-def queue_page(db: Session, user: StaffUser, query: QueueQuery, today: dt.date, due_soon_days: int) -> Page:
-    """One page of a queue for ``user``; ``today`` is the Seoul date the flags are computed for."""
-    if not 1 <= query.per_page <= MAX_PER_PAGE:
-        raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    team_ids = confirmed_team_ids(db, user)
-    where = _where(user, team_ids, query, today, due_soon_days)
-    cap = (max(1, query.page) + PAGES_AHEAD) * query.per_page
-    matching = select(Case.id).where(*where).limit(cap + 1).subquery()
-    total = db.execute(select(func.count()).select_from(matching)).scalar_one()
-    exact = total <= cap
-    total = min(total, cap)
-    pages = max(1, math.ceil(total / query.per_page))
-    page = min(max(1, query.page), pages)
-    stmt = (
+@functools.cache
+def _statement(shape: _Shape) -> Select[*tuple[Any, ...]]:
+    """The page statement of a shape, built once (there are a few thousand shapes at most)."""
+    return (
         select(
             Case.id,
             Case.public_ref,
@@ -268,13 +312,47 @@ def queue_page(db: Session, user: StaffUser, query: QueueQuery, today: dt.date, 
             Case.waiting_on_reporter,
         )
         .outerjoin(Department, Department.id == Case.department_id)
-        .where(*where)
-        .order_by(*_order(query.sort))
+        .where(*_where(shape))
+        .order_by(*_order(shape.sort))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    stmt = stmt.limit(query.per_page).offset((page - 1) * query.per_page)
+
+
+def queue_page(db: Session, user: StaffUser, query: QueueQuery, today: dt.date, due_soon_days: int) -> Page:
+    """One page of a queue for ``user``; ``today`` is the Seoul date the flags are computed for."""
+    if not 1 <= query.per_page <= MAX_PER_PAGE:
+        raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    team_ids = confirmed_team_ids(db, user)
+    page = max(1, query.page)
+    values: dict[str, Any] = {
+        "state": query.state.value if query.state is not None else None,
+        "kind": query.kind or None,
+        "category": query.category or None,
+        "department_id": query.department_id,
+        "source": query.source or None,
+    }
+    filters = {name: value for name, value in values.items() if value is not None}
+    scope = _Scope.ALL
+    if query.team_id is not None:
+        scope = _Scope.TEAM if query.team_id in team_ids else _Scope.NONE
+    shape = _Shape(query.view, frozenset(filters), scope, bool(team_ids), query.sort)
+    params: dict[str, Any] = {
+        **filters,
+        "user_id": user.id,
+        "team_ids": team_ids,
+        "team_id": query.team_id,
+        "today": today,
+        "soon": today + dt.timedelta(days=due_soon_days),
+        # One row more than the page: its presence is the "next page" link.
+        "limit": query.per_page + 1,
+        "offset": (page - 1) * query.per_page,
+    }
+    fetched = db.execute(_statement(shape), params).all()
+    has_next = len(fetched) > query.per_page
     soon = today + dt.timedelta(days=due_soon_days)
     rows = []
-    for r in db.execute(stmt):
+    for r in fetched[: query.per_page]:
         due = r.next_due_on
         open_ = r.status != CaseStatus.CLOSED.value
         rows.append(
@@ -294,4 +372,4 @@ def queue_page(db: Session, user: StaffUser, query: QueueQuery, today: dt.date, 
                 due_soon=open_ and due is not None and today <= due <= soon,
             )
         )
-    return Page(rows=rows, total=total, page=page, pages=pages, exact=exact)
+    return Page(rows=rows, page=page, per_page=query.per_page, has_next=has_next)

@@ -290,30 +290,50 @@ def test_pages_split_the_queue_without_overlap(world, alice, team_a):
         queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, page=n, per_page=2), TODAY, SOON)
         for n in (1, 2, 3)
     ]
-    assert [p.total for p in pages] == [5, 5, 5]
-    assert [p.pages for p in pages] == [3, 3, 3]
-    assert all(p.exact for p in pages)
+    assert [p.has_next for p in pages] == [True, True, False]
+    assert [(p.first, p.last) for p in pages] == [(1, 2), (3, 4), (5, 5)]
     assert [r.public_ref for p in pages for r in p.rows] == made
 
 
-def test_a_page_past_the_end_shows_the_last_page(world, alice, team_a):
+def test_the_total_is_known_on_the_last_page_only(world, alice, team_a):
+    for _ in range(3):
+        world.case(team=team_a)
+    first = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, per_page=2), TODAY, SOON)
+    last = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, per_page=2, page=2), TODAY, SOON)
+    assert (first.total, last.total) == (None, 3)
+
+
+def test_a_page_exactly_full_has_no_next_page(world, alice, team_a):
+    for _ in range(2):
+        world.case(team=team_a)
+    page = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, per_page=2), TODAY, SOON)
+    assert (len(page.rows), page.has_next, page.total) == (2, False, 2)
+
+
+def test_a_page_past_the_end_is_empty_and_offers_no_next(world, alice, team_a):
     world.case(team=team_a)
     page = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, page=9, per_page=2), TODAY, SOON)
-    assert (page.page, page.pages, len(page.rows)) == (1, 1, 1)
+    assert (page.page, page.rows, page.has_next, page.first) == (9, [], False, 0)
 
 
 def test_an_empty_queue_has_one_empty_page(world, alice, team_a):
     page = queues.queue_page(world.db, alice, QueueQuery(), TODAY, SOON)
-    assert (page.rows, page.total, page.page, page.pages, page.exact) == ([], 0, 1, 1, True)
+    assert (page.rows, page.total, page.page, page.has_next) == ([], 0, 1, False)
 
 
-def test_counting_stops_a_few_pages_ahead(world, alice, team_a):
-    for _ in range(queues.PAGES_AHEAD + 3):
-        world.case(team=team_a)
-    page = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, per_page=1), TODAY, SOON)
-    assert (page.total, page.pages, page.exact) == (queues.PAGES_AHEAD + 1, queues.PAGES_AHEAD + 1, False)
-    far = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, per_page=1, page=4), TODAY, SOON)
-    assert (far.total, far.exact, far.page) == (queues.PAGES_AHEAD + 3, True, 4)
+def test_the_same_query_shape_reuses_one_statement_with_other_values(world, alice, team_a):
+    # The statement cache is keyed by shape only: values must come from the parameters,
+    # or a second user (or team, or filter value) would be served the first one's rows.
+    bob = world.user("bob")
+    team_b = world.team("team-b", bob)
+    mine = world.case(team=team_a, kind="report")
+    theirs = world.case(team=team_b, kind="report")
+    idea = world.case(team=team_b, kind="idea")
+    assert refs(world, alice, view=QueueView.STATE, kind="report") == [mine.public_ref]
+    assert refs(world, bob, view=QueueView.STATE, kind="report") == [theirs.public_ref]
+    assert refs(world, bob, view=QueueView.STATE, kind="idea") == [idea.public_ref]
+    assert refs(world, bob, view=QueueView.STATE, team_id=team_b.id, kind="idea") == [idea.public_ref]
+    assert refs(world, alice, view=QueueView.STATE, team_id=team_b.id, kind="idea") == []
 
 
 @pytest.mark.parametrize("per_page", [0, queues.MAX_PER_PAGE + 1])
