@@ -9,12 +9,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app import bridge_quarantine as quarantine
 from app.db import get_session
-from app.models.bridge import BridgeSource, QuarantinedRecord, SourceKind
+from app.models.bridge import BridgeSource, SourceKind
 from app.runtime import get_secrets, get_settings
 from monitoring_bridge import keyring, registry
 from monitoring_bridge.errors import BridgeError
-from monitoring_bridge.importer import discard_quarantined, import_file, retry_quarantined
+from monitoring_bridge.importer import import_file
 
 bridge_cli = AppGroup("bridge", help="The monitoring bridge: imports, quarantine, sources.")
 quarantine_cli = AppGroup("quarantine", help="Records that failed validation.")
@@ -42,18 +43,15 @@ def import_cmd(source: str, file: Path, fmt: str | None) -> None:
 
 @quarantine_cli.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include resolved records.")
-def quarantine_list(show_all: bool) -> None:
+@click.option("--source", default=None, help="Only this source's records.")
+def quarantine_list(show_all: bool, source: str | None) -> None:
     """Quarantined records: id, source, import, position, when, error (never the raw content)."""
-    db = get_session()
-    stmt = select(QuarantinedRecord, BridgeSource.name).join(BridgeSource).order_by(QuarantinedRecord.id)
-    if not show_all:
-        stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
-    rows = db.execute(stmt).all()
-    for q, name in rows:
+    rows = quarantine.list_records(get_session(), source=source, include_resolved=show_all)
+    for q in rows:
         state = "" if q.resolved_at is None else " [resolved]"
-        click.echo(
-            f"{q.id}\t{name}\timport {q.import_id}\tbyte {q.position}\t{q.received_at:%Y-%m-%d %H:%M}\t{q.error}{state}"
-        )
+        error = f"{q.field}: {q.reason}" if q.field else q.reason
+        where = f"import {q.import_id}\tbyte {q.position}\t{q.received_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{q.id}\t{q.source}\t{where}\t{error}{state}")
     click.echo(f"{len(rows)} record(s)")
 
 
@@ -62,14 +60,16 @@ def quarantine_list(show_all: bool) -> None:
 def quarantine_retry(qid: int) -> None:
     """Run a quarantined record through validation again (after fixing what it lacked)."""
     try:
-        summary = retry_quarantined(get_session(), get_settings(), qid, bridge_key=get_secrets().bridge_key)
-    except LookupError:
+        outcome = quarantine.retry(get_session(), get_settings(), qid, bridge_key=get_secrets().bridge_key)
+    except quarantine.NotOpen:
         raise click.ClickException(f"no open quarantined record {qid}") from None
-    if summary.quarantined:
-        db = get_session()
-        q = db.get(QuarantinedRecord, qid)
-        raise click.ClickException(f"still invalid: {q.error if q else '?'}")
-    click.echo(f"record {qid} imported: {summary.line()}")
+    except quarantine.NothingKept:
+        raise click.ClickException(f"record {qid} kept no bytes (too long); discard it") from None
+    except BridgeError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    if not outcome.imported:
+        raise click.ClickException(f"still invalid: {outcome.error or '?'}")
+    click.echo(f"record {qid} imported: {outcome.summary.line()}")
 
 
 @quarantine_cli.command("discard")
@@ -77,8 +77,8 @@ def quarantine_retry(qid: int) -> None:
 def quarantine_discard(qid: int) -> None:
     """Resolve a quarantined record without importing it; its raw bytes are erased."""
     try:
-        discard_quarantined(get_session(), qid)
-    except LookupError:
+        quarantine.discard(get_session(), qid)
+    except quarantine.NotOpen:
         raise click.ClickException(f"no open quarantined record {qid}") from None
     click.echo(f"record {qid} discarded")
 

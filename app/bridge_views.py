@@ -8,6 +8,14 @@ in constant time, and a timestamp outside ``bridge_replay_seconds`` is refused,
 so a captured request is useless after the window (within it, replaying the
 same records is idempotent). Unknown sources, missing, wrong and stale
 signatures all get the same 401. CSRF does not apply: no cookie is involved.
+
+A third threat is a flood: each request costs a database lookup, a key
+unwrap and an HMAC over a body of up to ``bridge_max_batch_bytes``. So every
+request, refused or not, counts against ``bridge_feed_rate`` (answer 429
+beyond it; a feed retries later, and a replayed batch is idempotent). The
+budget is the route's, shared by all sources: keyed by source name, anyone
+could mint fresh budgets by inventing names, and keyed by caller it would
+store addresses, which Haechi never does.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ from __future__ import annotations
 import hmac
 import time
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
 from sqlalchemy import select
 
 from app.authz import bridge
@@ -24,6 +33,7 @@ from app.db import get_session
 from app.extensions import csrf
 from app.models.bridge import BridgeSource
 from app.runtime import get_secrets, get_settings
+from config import Settings
 from crypto.errors import CryptoError
 from monitoring_bridge import keyring
 from monitoring_bridge.errors import NotReady, UnknownSource
@@ -31,6 +41,15 @@ from monitoring_bridge.importer import import_batch
 
 bp = Blueprint("bridge", __name__, url_prefix="/bridge")
 _DUMMY_KEY = bytes(32)
+FEED_ENDPOINT = "bridge.feed"
+
+
+def init_feed_limit(app: Flask, settings: Settings) -> None:
+    """Put the feed behind the app's limiter (``app.reporting.limits``), counting every request."""
+    limiter: Limiter = app.extensions["haechi.limiter"]
+    app.view_functions[FEED_ENDPOINT] = limiter.limit(  # type: ignore[assignment]
+        settings.bridge_feed_rate, methods=["POST"], key_func=lambda: FEED_ENDPOINT
+    )(app.view_functions[FEED_ENDPOINT])
 
 
 def _signed_key(source_name: str, timestamp: str, signature: str, body: bytes) -> bool:
