@@ -54,6 +54,7 @@ class ApplyResult:
     # Optional plaintext index kept on the BridgeRecord (what correlation and queues need).
     scenario: str | None = None
     department_code: str | None = None
+    system: str | None = None
     occurred_at: dt.datetime | None = None
     correlation_key: bytes | None = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
 from app.models.bridge import BridgeCaseKey
 from app.models.cases import Case, CaseEntry, CaseLink, Channel
+from app.notifications import service as notifications
 from app.reporting.service import case_cipher, entry_purpose
 from monitoring_bridge import keyring
 from monitoring_bridge.adapter import ApplyContext
@@ -85,7 +87,26 @@ def open_case(
     if keep_key:
         ctx.db.add(BridgeCaseKey(case_id=case.id, key_ct=keyring.wrap_case_key(ctx.bridge_key, case.id, key)))
         batch_memo(ctx).setdefault("keys", {})[case.id] = key
+    notify_new_cases(ctx, [(case.id, team_kind)])
     return case, key
+
+
+def notify_new_cases(ctx: ApplyContext, opened: Sequence[tuple[int, str]]) -> int:
+    """Tell the team each new bridge case is sealed to that it is in their queue; returns rows queued.
+
+    Called once per *case* a batch opened (alerts joining a case tell nobody
+    again). Mail off is checked first, before any query: the import's hot
+    path pays nothing then. Not a reporter's action: the feed's timing is not
+    the reporter's, so no digest-only delay (app.notifications.service.queue).
+    """
+    if not ctx.settings.mail_enabled or not opened:
+        return 0
+    today = local_today(ctx.now)
+    cases = {c.id: c for c in ctx.db.scalars(select(Case).where(Case.id.in_([cid for cid, _ in opened])))}
+    return sum(
+        notifications.new_case(ctx.db, ctx.settings, cases[cid], [ctx.team_public(team_kind).id], today)
+        for cid, team_kind in opened
+    )
 
 
 def fed_case_key(ctx: ApplyContext, case: Case) -> bytes | None:
@@ -93,7 +114,7 @@ def fed_case_key(ctx: ApplyContext, case: Case) -> bytes | None:
     keys: dict[int, bytes | None] = batch_memo(ctx).setdefault("keys", {})
     if case.id not in keys:
         with ctx.db.no_autoflush:
-            row = ctx.db.get(BridgeCaseKey, case.id)
+            row = ctx.db.get(BridgeCaseKey, case.id, with_for_update=True)  # held until the batch commits
         keys[case.id] = None if row is None else keyring.unwrap_case_key(ctx.bridge_key, case.id, row.key_ct)
     return keys[case.id]
 

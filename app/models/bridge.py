@@ -73,7 +73,8 @@ class BridgeImport(Base):
     id: Mapped[intpk]
     source_id: Mapped[int] = mapped_column(ForeignKey("bridge_sources.id", ondelete="RESTRICT"), index=True)
     label: Mapped[str200]  # file name or feed batch label
-    file_sha256: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # recognises the same file dropped again
+    # HMAC-SHA256 under the bridge key (monitoring_bridge.importer.file_mac): recognises the same file dropped again.
+    file_sha256: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     status: Mapped[str] = mapped_column(String(20), default=ImportStatus.RUNNING.value)
     position: Mapped[int] = mapped_column(BigInteger, default=0)  # byte offset after the last committed record
     records_ok: Mapped[int] = mapped_column(Integer, default=0)
@@ -101,11 +102,22 @@ class BridgeRecord(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     scenario: Mapped[str | None] = mapped_column(String(40))  # Cheongbaek-e rule code: a category
     department_code: Mapped[str | None] = mapped_column(String(40))
+    # Cheongbaek-e linked system (one of five fixed codes, not sensitive) for the dashboard;
+    # NULL for records imported before migration 0014 and for other sources.
+    system: Mapped[str | None] = mapped_column(String(20))
     occurred_on: Mapped[dt.date | None] = mapped_column(Date)
     correlation_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     occurred_at: Mapped[dt.datetime | None]  # the instant correlation windows are measured on
-    # SHA-256 of the normalised data: a replay is recognised as unchanged without decrypting.
-    data_sha256: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Blind index of the official the record names (monitoring_bridge.subjects): matched against
+    # training records and case subjects without the name ever being stored.
+    official_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    # Blind index of the contract an alert names (same keyed HMAC), so that a contract staff name on a
+    # report later finds the open alerts about it; NULL before migration 0014 and without a contract.
+    contract_index: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    # HMAC of the normalised data under the bridge key (monitoring_bridge.keyring.RecordMac): a replay is
+    # recognised as unchanged without decrypting. Keyed, since a plain hash let a dictionary of names
+    # recover the official a record names. NULL for rows from before migration 0015 (upgraded on replay).
+    data_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     payload_ct: Mapped[ciphertext]
     received_at: Mapped[timestamp] = mapped_column(default=utcnow)
 
@@ -140,8 +152,9 @@ class BridgeCaseKey(Base):
     correlated alert to a case it made. Threat accepted: whoever holds both the
     database and the instance folder reads these cases; that is the party the
     feed's plaintext passes through anyway. The row is kept only while the case
-    is ``raised``; once staff take the case over, later alerts open a new,
-    linked case instead (``monitoring_bridge.cases``).
+    holds nothing but feed data: the first staff action that adds content or
+    assigns the case deletes it (``app.cases.handover``), and later alerts open
+    a new, linked case instead (``monitoring_bridge.cases``).
     """
 
     __tablename__ = "bridge_case_keys"

@@ -9,11 +9,12 @@ adapter writes does either. The protection key comes from the instance
 folder, not the database (see :mod:`monitoring_bridge.blind_index`).
 
 An event is *adverse* per :data:`ADVERSE_EVENTS` (the retaliatory measures
-the Public Interest Whistleblower Protection Act lists). An adverse event of
-a protected person whose date falls in the protection period raises one
-:class:`RetaliationAlert` for the protection team, with the days since the
-report; neutral events, events outside the period and events of people
-nobody protects raise nothing.
+the Public Interest Whistleblower Protection Act lists; the table and the
+rule live in :mod:`app.protection.matching`). An adverse event of a
+protected person whose date falls in the protection period raises one
+:class:`~app.models.protection.RetaliationAlert` for the protection team,
+with the days since the report; neutral events, events outside the period
+and events of people nobody protects raise nothing.
 """
 
 from __future__ import annotations
@@ -23,55 +24,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.audit import record as audit_record
-from app.models.audit import ActorKind
+from app.cases.deadlines import local_today
 from app.models.bridge import BridgeRecord, SourceKind
-from app.models.cases import Case
-from app.models.protection import PersonnelEvent, ProtectedPerson, RetaliationAlert
+from app.models.protection import PersonnelEvent
+from app.notifications import service as notifications
+from app.protection.matching import ADVERSE_EVENTS, EVENT_TYPES, is_adverse, match_event
 from monitoring_bridge import validate
 from monitoring_bridge.adapter import ApplyContext, ApplyResult, ParsedRecord
 from monitoring_bridge.adapters import _common
 from monitoring_bridge.blind_index import BlindIndexError, blind_index
 from monitoring_bridge.errors import RecordError
 
-EVENT_TYPES = (
-    "transfer",
-    "demotion",
-    "disciplinary_action",
-    "suspension",
-    "pay_cut",
-    "performance_rating",
-    "promotion_refused",
-    "duties_removed",
-    "contract_not_renewed",
-    "dismissal",
-    "promotion",
-    "other",
-)
-# What counts as a possible retaliatory measure. A transfer or a rating may be
-# routine, but the law lists both and the protection officer, not the matcher,
-# judges the circumstances: a false alert costs a look, a missed one a reporter.
-ADVERSE_EVENTS = frozenset(
-    {
-        "transfer",
-        "demotion",
-        "disciplinary_action",
-        "suspension",
-        "pay_cut",
-        "performance_rating",
-        "promotion_refused",
-        "duties_removed",
-        "contract_not_renewed",
-        "dismissal",
-    }
-)
+__all__ = ["ADVERSE_EVENTS", "EVENT_TYPES", "PersonnelAdapter", "is_adverse"]
 MAX_EMPLOYEE_NUMBER = 40
 MAX_DETAIL = 2000
-
-
-def is_adverse(event_type: str) -> bool:
-    """Whether an event of this type may be retaliation (the rules table, in code and tested)."""
-    return event_type in ADVERSE_EVENTS
 
 
 class PersonnelAdapter:
@@ -128,7 +94,8 @@ class PersonnelAdapter:
         event.event_type = event_type
         event.effective_on = effective_on
         ctx.db.flush()
-        match_event(ctx, event)
+        for alert in match_event(ctx.db, event, ctx.now):
+            notifications.retaliation_alert(ctx.db, ctx.settings, alert, local_today(ctx.now))
         # The bridge record keeps the blind index as its correlation key (an HMAC already, and
         # the same value personnel_events holds) and the type and date, so an update finds its event.
         return ApplyResult(
@@ -168,55 +135,3 @@ def _event_of(ctx: ApplyContext, existing: BridgeRecord | None) -> PersonnelEven
     if event is not None:
         event.bridge_record_id = existing.id
     return event
-
-
-def match_event(ctx: ApplyContext, event: PersonnelEvent) -> list[RetaliationAlert]:
-    """Raise one alert per protected person this adverse event concerns, within their protection period.
-
-    Idempotent: an alert that exists for (person, event) is not raised again,
-    so a replayed or updated event never doubles alerts. Only blind indexes
-    are compared; no identity is decrypted.
-    """
-    if not is_adverse(event.event_type):
-        return []
-    rows = ctx.db.execute(
-        select(ProtectedPerson, Case.received_on)
-        .join(Case, Case.id == ProtectedPerson.case_id)
-        .where(
-            ProtectedPerson.blind_index == event.blind_index,
-            ProtectedPerson.protected_from <= event.effective_on,
-            ProtectedPerson.protected_until >= event.effective_on,
-        )
-        .order_by(ProtectedPerson.id)
-    ).all()
-    raised = []
-    for person, reported_on in rows:
-        days = (event.effective_on - reported_on).days
-        if days < 0:
-            continue  # before the report: not a measure taken for reporting
-        already = ctx.db.scalar(
-            select(RetaliationAlert.id).where(
-                RetaliationAlert.protected_person_id == person.id, RetaliationAlert.personnel_event_id == event.id
-            )
-        )
-        if already is not None:
-            continue
-        alert = RetaliationAlert(
-            protected_person_id=person.id,
-            personnel_event_id=event.id,
-            case_id=person.case_id,
-            days_since_report=days,
-            created_at=ctx.now,
-        )
-        ctx.db.add(alert)
-        ctx.db.flush()
-        audit_record(
-            ctx.db,
-            "protection.retaliation_alert_raised",
-            actor_kind=ActorKind.BRIDGE,
-            case_id=person.case_id,
-            target=f"alert:{alert.id}",
-            now=ctx.now,
-        )
-        raised.append(alert)
-    return raised

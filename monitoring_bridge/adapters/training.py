@@ -9,24 +9,34 @@ plain on the bridge record, on purpose and naming nobody: department
 (``department_code``), mandatory or not (``scenario``), completion date
 (``occurred_at``).
 
-A department whose completion of mandatory training falls below
-``Settings.training_target_bp`` once it has at least
+Departments are judged at the end of an import (:meth:`TrainingAdapter.finish`),
+not record by record: halfway through a file a department's rate says only
+how far the file has got. A department whose completion of mandatory training
+is below ``Settings.training_target_bp`` once it has at least
 :data:`MIN_RECORDS_TO_JUDGE` mandatory enrolments becomes a ``training``
-case, one open case per department at a time.
+case, exactly once per department and period (the calendar year in Seoul):
+a later import in the same year updates that case (a new entry with the new
+rate, only when the rate changed, so re-importing the same file changes
+nothing) while the bridge still holds its key, and never opens a second one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
+from app.audit import record as audit_record
+from app.cases.deadlines import local_today
+from app.models.audit import ActorKind
 from app.models.bridge import BridgeRecord, SourceKind
-from app.models.cases import Case, CaseKind
-from monitoring_bridge import keyring, validate
+from app.models.cases import Case, CaseEntry, CaseKind, Department, EntryKind
+from app.reporting.service import case_cipher, entry_purpose
+from monitoring_bridge import cases as bridge_cases
+from monitoring_bridge import subjects, validate
 from monitoring_bridge.adapter import ApplyContext, ApplyResult, ParsedRecord
 from monitoring_bridge.adapters import _common
 
@@ -34,6 +44,7 @@ MANDATORY = "mandatory"
 OPTIONAL = "optional"
 # Below this many mandatory enrolments a rate says little (one missing person would flag a team).
 MIN_RECORDS_TO_JUDGE = 5
+CATEGORY = "training_below_target"
 
 
 @dataclass(frozen=True)
@@ -71,10 +82,6 @@ def completion_rate(
     return CompletionRate(department=department, completed=int(completed) + sum(extra), total=int(total) + len(extra))
 
 
-def _official_key(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
-
-
 class TrainingAdapter:
     """Training records: course, official (encrypted), department, completion date, mandatory or not."""
 
@@ -99,48 +106,116 @@ class TrainingAdapter:
         """Keep the record's plain index and open a training case for a department far below target."""
         data = record.data
         department: str = data["department"]
-        department_id = _common.department_id(ctx, department)
+        _common.department_id(ctx, department)  # an unknown code is the record's fault: quarantined
         completed_on = dt.date.fromisoformat(data["completed_on"]) if data["completed_on"] else None
         index: dict[str, Any] = {
             "scenario": MANDATORY if data["mandatory"] else OPTIONAL,
             "department_code": department,
             "occurred_at": dt.datetime.combine(completed_on, dt.time(0), tzinfo=dt.UTC) if completed_on else None,
-            "correlation_key": keyring.mac(ctx.bridge_key, "training.official", _official_key(data["official"])),
+            # The official's blind index (monitoring_bridge.subjects): what the training flag on cases matches.
+            "correlation_key": subjects.official_index(ctx.bridge_key, data["official"]),
         }
-        case_id, created = None, False
-        if data["mandatory"]:
-            rate = completion_rate(ctx, department, exclude=record.external_id, extra=(completed_on is not None,))
-            case_id, created = _flag_department(ctx, department_id, rate)
-        return ApplyResult(case_id=case_id, created=created, **index)
+        return ApplyResult(case_id=None, created=False, **index)
+
+    def finish(self, ctx: ApplyContext) -> int:
+        """Judge every department at the end of an import; returns training cases opened or updated."""
+        return flag_departments(ctx)
 
 
-def _flag_department(ctx: ApplyContext, department_id: int | None, rate: CompletionRate) -> tuple[int | None, bool]:
-    """The department's open training case, opening one if it is far below target; (None, False) if fine."""
-    if rate.total < MIN_RECORDS_TO_JUDGE or rate.basis_points >= ctx.settings.training_target_bp:
-        return None, False
-    open_case = ctx.db.scalar(
-        select(Case.id)
-        .where(
-            Case.kind == CaseKind.TRAINING.value,
-            Case.department_id == department_id,
-            Case.status.in_(_common.OPEN_STATUSES),
-        )
-        .order_by(Case.id)
-        .limit(1)
+def completion_rates(ctx: ApplyContext) -> list[CompletionRate]:
+    """Mandatory-training completion of every department with records in this source, by code."""
+    rows = ctx.db.execute(
+        select(BridgeRecord.department_code, func.count(BridgeRecord.id), func.count(BridgeRecord.occurred_at))
+        .where(BridgeRecord.source_id == ctx.source.id, BridgeRecord.scenario == MANDATORY)
+        .group_by(BridgeRecord.department_code)
+        .order_by(BridgeRecord.department_code)
     )
-    if open_case is not None:
-        return open_case, False
-    case, _key = _common.open_sealed_case(
-        ctx,
-        CaseKind.TRAINING,
-        department_id=department_id,
-        category="training_below_target",
-        content={
+    return [CompletionRate(department=d, completed=int(c), total=int(t)) for d, t, c in rows if d is not None]
+
+
+def below_target(ctx: ApplyContext, rate: CompletionRate) -> bool:
+    """Whether a department is judged (enough enrolments) and below the target share."""
+    return rate.total >= MIN_RECORDS_TO_JUDGE and rate.basis_points < ctx.settings.training_target_bp
+
+
+def period_of(ctx: ApplyContext) -> tuple[dt.date, dt.date]:
+    """The period a training case stands for: the calendar year (Seoul) of the import, [first day, next year)."""
+    year = local_today(ctx.now).year
+    return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+
+
+def flag_departments(ctx: ApplyContext) -> int:
+    """Open or update the period's training case of each department below target; returns how many."""
+    start, end = period_of(ctx)
+    dept_ids = dict(ctx.db.execute(select(Department.code, Department.id)).all())
+    existing = {
+        case.department_id: case
+        for case in ctx.db.scalars(
+            select(Case)
+            .where(
+                Case.kind == CaseKind.TRAINING.value,
+                Case.category == CATEGORY,
+                Case.received_on >= start,
+                Case.received_on < end,
+            )
+            .order_by(Case.id.desc())
+        )
+    }
+    changed = 0
+    for rate in completion_rates(ctx):
+        department_id = dept_ids.get(rate.department)
+        if department_id is None or not below_target(ctx, rate):
+            continue
+        content = {
             "department": rate.department,
             "completed": rate.completed,
             "enrolled": rate.total,
             "rate_bp": rate.basis_points,
             "target_bp": ctx.settings.training_target_bp,
-        },
+            "period": start.year,
+        }
+        case = existing.get(department_id)
+        if case is None:
+            _common.open_sealed_case(
+                ctx,
+                CaseKind.TRAINING,
+                department_id=department_id,
+                category=CATEGORY,
+                content=content,
+                keep_key=True,  # so a later import this period can add the new rate
+            )
+            changed += 1
+        elif _update(ctx, case, content):
+            changed += 1
+    return changed
+
+
+def _update(ctx: ApplyContext, case: Case, content: dict[str, Any]) -> bool:
+    """Add the new rate to the period's case if it changed and the bridge still holds the key (staff may not)."""
+    key = bridge_cases.fed_case_key(ctx, case)
+    if key is None:
+        return False  # staff took the case over: their case now; the period still has its one case
+    cipher = case_cipher(case, key)
+    last = ctx.db.scalars(
+        select(CaseEntry)
+        .where(CaseEntry.case_id == case.id, CaseEntry.kind == EntryKind.REPORT.value)
+        .order_by(CaseEntry.id.desc())
+        .limit(1)
+    ).first()
+    if (
+        last is not None
+        and last.body_ct is not None
+        and json.loads(cipher.decrypt(entry_purpose(last.kind), last.body_ct)) == content
+    ):
+        return False
+    body = json.dumps(content, ensure_ascii=False, sort_keys=True).encode()
+    bridge_cases.add_entry(ctx, case, key, EntryKind.REPORT.value, body)
+    audit_record(
+        ctx.db,
+        "bridge.case_updated",
+        actor_kind=ActorKind.BRIDGE,
+        case_id=case.id,
+        target=f"source:{ctx.source.id}",
+        now=ctx.now,
     )
-    return case.id, True
+    return True

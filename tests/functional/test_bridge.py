@@ -17,6 +17,7 @@ from app.models.cases import Case, CaseEntry, CaseLink, CaseStatus, Department
 from app.runtime import get_secrets, get_settings
 from monitoring_bridge import keyring
 from monitoring_bridge.importer import import_file
+from monitoring_bridge.payload import PayloadCipher
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
@@ -68,11 +69,19 @@ def snapshot(app, source: str = "cheongbaek") -> dict[str, object]:
     with app.app_context():
         db = get_session()
         src = db.scalar(select(BridgeSource.id).where(BridgeSource.name == source))
-        records = db.execute(
-            select(BridgeRecord.external_id, BridgeRecord.case_id, BridgeRecord.data_sha256)
+        rows = db.execute(
+            select(BridgeRecord.external_id, BridgeRecord.case_id, BridgeRecord.data_mac, BridgeRecord.payload_ct)
             .where(BridgeRecord.source_id == src)
             .order_by(BridgeRecord.external_id)
         ).all()
+        # The data MAC is keyed per source, so two sources are compared on the data it vouches for.
+        key = get_secrets().bridge_key
+        payloads, record_mac = PayloadCipher(key, src), keyring.RecordMac(key, src)
+        records = []
+        for ext, cid, mac, ct in rows:
+            data = payloads.decrypt(ext, ct)
+            assert mac == record_mac(data)
+            records.append((ext, cid, data))
         case_of = {ext: cid for ext, cid, _ in records}
         groups = sorted(sorted(e for e, c in case_of.items() if c == cid) for cid in set(case_of.values()))
         case_ids = select(Case.id).where(Case.source == source)
@@ -369,3 +378,65 @@ def test_an_alert_walks_from_raised_to_closed_and_its_explanation_deadline_ends_
     with app.app_context():
         closed = get_session().get(Case, case_id)
         assert closed.status == "closed" and closed.retention_until is not None
+
+
+def test_the_linked_system_of_an_alert_is_kept_in_plaintext_on_its_record_and_follows_an_update(
+    app, source_key, tmp_path
+):
+    run_import(app, jsonl(tmp_path / "a.jsonl", [alert(1, system="local_tax"), alert(2, system="personnel")]))
+    run_import(app, jsonl(tmp_path / "b.jsonl", [alert(2, system="non_tax")]))
+    with app.app_context():
+        kept = dict(get_session().execute(select(BridgeRecord.external_id, BridgeRecord.system)).all())
+    assert kept == {"CB-1": "local_tax", "CB-2": "non_tax"}
+
+
+def test_the_dashboard_names_exactly_the_systems_the_cheongbaek_adapter_accepts():
+    from app.dashboards.panels import SYSTEM_LABELS
+    from monitoring_bridge.adapters.cheongbaek import SYSTEMS
+
+    assert set(SYSTEM_LABELS) == SYSTEMS
+
+
+def test_an_alert_case_page_lists_every_correlated_alert_with_its_fields(
+    app, source_key, tmp_path, staff, client, office
+):
+    later = (T0 + dt.timedelta(hours=5)).isoformat()
+    run_import(
+        app,
+        jsonl(
+            tmp_path / "a.jsonl",
+            [alert(1, record_ref="V-9", contract="CT-2026-77"), alert(2, record_ref="V-9", raised_at=later, amount=5)],
+        ),
+    )
+    with app.app_context():
+        case_id = get_session().scalars(select(Case.id).where(Case.kind == "alert")).one()
+    staff.login(office["intake"])
+    html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert "2 records from the monitoring bridge" in html
+    assert html.index("CB-1") < html.index("CB-2")  # oldest first
+    for shown in ("Corporate card used late at night", "Kim Official", "120,000 won", "5 won", "CT-2026-77"):
+        assert shown in html
+    for label in ("Official handling the task", "Linked system", "Raised at", "Contract"):
+        assert label in html
+    # A report's empty web-report fields are not shown on an alert.
+    assert "How do you know this?" not in html
+
+
+def test_a_feed_record_is_escaped_on_the_case_page(app, source_key, tmp_path, staff, client, office):
+    run_import(app, jsonl(tmp_path / "a.jsonl", [alert(1, official="<script>alert(1)</script>")]))
+    with app.app_context():
+        case_id = get_session().scalars(select(Case.id).where(Case.kind == "alert")).one()
+    staff.login(office["intake"])
+    html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_import_file_is_recognised_by_a_keyed_fingerprint_not_its_plain_hash(app, source_key, tmp_path):
+    import hashlib
+
+    path = jsonl(tmp_path / "one.jsonl", [alert(1)])
+    run_import(app, path)
+    with app.app_context():
+        [stored] = get_session().scalars(select(BridgeImport.file_sha256)).all()
+    # A plain hash would let a database reader confirm a guessed small file.
+    assert stored is not None and stored != hashlib.sha256(path.read_bytes()).digest()

@@ -8,7 +8,6 @@ way it does (:meth:`AdapterEnv.store`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -81,7 +80,7 @@ class AdapterEnv:
         row.occurred_at = result.occurred_at
         row.occurred_on = result.occurred_at.date() if result.occurred_at is not None else None
         row.correlation_key = result.correlation_key
-        row.data_sha256 = hashlib.sha256(normalised).digest()
+        row.data_mac = keyring.RecordMac(ctx.bridge_key, ctx.source.id)(normalised)
         row.payload_ct = keyring.encrypt_payload(ctx.bridge_key, ctx.source.id, rec.external_id, normalised)
         if existing is None:
             self.db.add(row)

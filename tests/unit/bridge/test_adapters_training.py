@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.models.cases import Case
 from monitoring_bridge.adapters.training import MIN_RECORDS_TO_JUDGE, TrainingAdapter, completion_rate
 from monitoring_bridge.errors import RecordError
-from tests.unit.bridge.adapter_env import make_env
+from tests.unit.bridge.adapter_env import NOW, make_env
 
 
 def valid(**changes):
@@ -100,32 +100,74 @@ def test_the_completion_rate_counts_mandatory_records_of_the_department_only(env
     assert training_cases(env) == []
 
 
-def test_a_department_far_below_target_becomes_one_training_case(env):
+def finish(env, now=NOW):
+    """The end of an import: the adapter judges every department."""
+    return adapter.finish(env.ctx(adapter, now))
+
+
+def test_a_department_far_below_target_becomes_one_training_case_at_the_end_of_the_import(env):
     load(env, "WEL-03", completed=1, missing=MIN_RECORDS_TO_JUDGE + 3)
+    assert training_cases(env) == []  # judged at the end of the import, not record by record
+    assert finish(env) == 1
     [case] = training_cases(env)
     assert case.department_id == env.departments["WEL-03"].id
-    assert (case.status, case.source, case.channel) == ("received", "training", "bridge")
+    assert (case.status, case.source, case.channel, case.category) == (
+        "received",
+        "training",
+        "bridge",
+        "training_below_target",
+    )
     assert case.ack_due_on is not None and case.next_due_on == case.ack_due_on
     assert {g.grantee_kind for g in case.grants} == {"team", "recovery"}
     [content] = env.read_case(case)
-    assert content["department"] == "WEL-03" and content["target_bp"] == 8000
-    load(env, "WEL-03", completed=0, missing=3, start=100)
-    assert len(training_cases(env)) == 1  # one open case per department
+    assert content["department"] == "WEL-03" and content["target_bp"] == 8000 and content["period"] == 2026
+    assert (content["completed"], content["enrolled"]) == (1, MIN_RECORDS_TO_JUDGE + 4)
+
+
+def test_the_periods_case_is_updated_once_per_change_and_never_doubled(env):
+    load(env, "WEL-03", completed=0, missing=MIN_RECORDS_TO_JUDGE)
+    finish(env)
+    assert finish(env) == 0  # the same records again: nothing changes
+    [case] = training_cases(env)
+    assert len(env.read_case(case)) == 1
+    load(env, "WEL-03", completed=1, missing=0, start=100)
+    assert finish(env) == 1
+    [same] = training_cases(env)
+    assert same.id == case.id
+    assert [c["completed"] for c in env.read_case(same)] == [0, 1]
 
 
 def test_a_small_department_is_not_judged_and_one_at_target_is_fine(env):
     load(env, "FIN-01", completed=0, missing=MIN_RECORDS_TO_JUDGE - 1)
     load(env, "CON-02", completed=8, missing=2)  # exactly 80 %
+    assert finish(env) == 0
     assert training_cases(env) == []
 
 
-def test_a_closed_training_case_lets_a_new_one_open(env):
+def test_a_closed_training_case_is_not_reopened_in_its_period_but_next_year_gets_its_own(env):
     load(env, "WEL-03", completed=0, missing=MIN_RECORDS_TO_JUDGE)
+    finish(env)
     [first] = training_cases(env)
     first.status = "closed"
     env.db.flush()
     load(env, "WEL-03", completed=0, missing=1, start=50)
+    finish(env)
+    assert training_cases(env) == [first]  # exactly once per department and period
+    finish(env, now=NOW.replace(year=2027))
     assert len(training_cases(env)) == 2
+
+
+def test_a_case_staff_took_over_is_left_alone(env):
+    from app.models.bridge import BridgeCaseKey
+
+    load(env, "WEL-03", completed=0, missing=MIN_RECORDS_TO_JUDGE)
+    finish(env)
+    [case] = training_cases(env)
+    env.db.delete(env.db.get(BridgeCaseKey, case.id))
+    env.db.flush()
+    load(env, "WEL-03", completed=2, missing=0, start=50)
+    assert finish(env) == 0
+    assert len(env.read_case(case)) == 1 and training_cases(env) == [case]
 
 
 def test_an_updated_record_replaces_its_old_state_in_the_rate(env):

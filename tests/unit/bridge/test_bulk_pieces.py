@@ -1,0 +1,104 @@
+"""Pieces of the bulk import path: payload cipher, blind indexes of subjects, normalisation, fast inserts."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from app.models.bridge import BridgeRecord
+from crypto.errors import CryptoError
+from monitoring_bridge import batch, keyring, subjects
+from monitoring_bridge.adapters.cheongbaek import CheongbaekAdapter
+from monitoring_bridge.errors import RecordError
+from monitoring_bridge.payload import PayloadCipher
+
+KEY = os.urandom(32)
+
+
+def test_a_payload_opens_only_for_its_record_and_source():
+    blob = PayloadCipher(KEY, 1).encrypt("CB-1", b'{"official":"Kim"}')
+    assert b"Kim" not in blob
+    assert PayloadCipher(KEY, 1).decrypt("CB-1", blob) == b'{"official":"Kim"}'
+    with pytest.raises(CryptoError):
+        PayloadCipher(KEY, 1).decrypt("CB-2", blob)  # moved to another record
+    with pytest.raises(CryptoError):
+        PayloadCipher(KEY, 2).decrypt("CB-1", blob)  # or another source
+    with pytest.raises(CryptoError):
+        PayloadCipher(os.urandom(32), 1).decrypt("CB-1", blob)
+
+
+def test_payloads_written_before_format_2_still_open():
+    old = keyring.encrypt_payload(KEY, 3, "CB-9", b"payload")
+    assert PayloadCipher(KEY, 3).decrypt("CB-9", old) == b"payload"
+
+
+def test_normalised_data_is_sorted_compact_utf8():
+    assert batch.normalise({"b": "공", "a": 1}) == '{"a":1,"b":"공"}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Park Ji-hoon", "  park   JI-HOON "), ("김민준", "김민준\u3000"), ("\uff2b\uff29\uff2d", "kim")],
+)
+def test_an_officials_index_ignores_case_spacing_and_width(a, b):
+    assert subjects.official_index(KEY, a) == subjects.official_index(KEY, b)
+
+
+def test_a_contract_index_ignores_dashes_spaces_and_width_and_differs_from_an_officials():
+    full_width = "\uff12\uff10\uff12\uff16 계약 \uff10\uff10\uff11\uff12"  # "2026 계약 0012"
+    assert subjects.contract_index(KEY, "2026-계약-0012") == subjects.contract_index(KEY, full_width)
+    assert subjects.contract_index(KEY, "C-77") != subjects.official_index(KEY, "C-77")
+    assert subjects.contract_index(KEY, "C-77") != subjects.contract_index(os.urandom(32), "C-77")
+
+
+def test_the_official_index_is_the_one_training_records_were_always_matched_by():
+    # Training records stored before the subjects module keep matching (same purpose, same normalisation).
+    assert subjects.official_index(KEY, " Kim  Official ") == keyring.mac(KEY, "training.official", "kim official")
+
+
+@pytest.mark.parametrize("value", ["", "  ", "- -"])
+def test_nothing_to_index_is_refused(value):
+    with pytest.raises(subjects.SubjectError):
+        subjects.contract_index(KEY, value)
+
+
+ALERT = {
+    "alert_id": "CB-1",
+    "scenario_id": "EH-017",
+    "scenario_name": "Late-night card use",
+    "system": "e_hojo",
+    "department": "FIN",
+    "official": "Kim",
+    "amount": 1000,
+    "record_ref": "V-1",
+    "raised_at": "2026-03-02T09:00:00+09:00",
+    "severity": 3,
+}
+
+
+def test_an_alert_without_a_contract_keeps_the_data_it_always_had():
+    rec = CheongbaekAdapter().parse(ALERT)
+    assert "contract" not in rec.data  # so its digest, and a replay's, are unchanged
+    assert CheongbaekAdapter().parse({**ALERT, "contract": " C-77 "}).data["contract"] == "C-77"
+
+
+def test_a_contract_with_nothing_to_match_is_the_records_fault():
+    with pytest.raises(RecordError) as err:
+        CheongbaekAdapter().parse({**ALERT, "contract": "--"})
+    assert err.value.field == "contract"
+
+
+def test_fast_insert_columns_must_follow_the_table_order():
+    with pytest.raises(AssertionError):
+        batch.FastInsert(BridgeRecord, ("external_id", "source_id"))
+    assert batch.FastInsert(BridgeRecord, ("source_id", "external_id")).columns == ("source_id", "external_id")
+
+
+def test_the_entry_body_is_the_alert_as_sorted_json():
+    rec = CheongbaekAdapter().parse(ALERT)
+    normalised = batch.normalise(rec.data)
+    body = b'{"alert_id":' + json.dumps(rec.external_id).encode() + b"," + normalised[1:]
+    assert json.loads(body) == {"alert_id": "CB-1", **rec.data}
+    assert body == json.dumps({"alert_id": "CB-1", **rec.data}, sort_keys=True, separators=(",", ":")).encode()
