@@ -39,6 +39,25 @@ CANARIES = {
     "message_out": "CANARY-MSGOUT-7a8b",
     "later_name": "CANARY-LATERNAME-9c0d.txt",
     "later_body": "CANARY-LATERBODY-0e1f",
+    "checkin_text": "CANARY-CHECKIN-2b3c",
+    "retaliation": "CANARY-RETALIATION-4d5e",
+    # staff side, identity disclosure, support, bridge (the features beyond the reporter's journey)
+    "note": "CANARY-NOTE-6f70",
+    "id_request": "CANARY-IDREQ-8192",
+    "id_decision": "CANARY-IDDEC-a3b4",
+    "support_details": "CANARY-SUPPORT-c5d6",
+    "receipt_name": "CANARY-RCPTNAME-e7f8.txt",
+    "receipt_body": "CANARY-RCPTBODY-0a1b",
+    "subject": "CANARY-SUBJECT-2c3d",
+    "bridge_official": "CANARY-OFFICIAL-4e5f",
+    "bridge_detail": "CANARY-PERSDETAIL-6a7b",
+    "bridge_trainee": "CANARY-TRAINEE-8c9d",
+    "bridge_finding": "CANARY-FINDING-0e1f",
+    "bridge_supporter": "CANARY-SUPPORTER-2a3b",
+    "idea_title": "CANARY-IDEATITLE-4c5d",
+    "idea_proposal": "CANARY-IDEABODY-6e7f",
+    "idea_contact": "canary-proposer-8a9b@example.org",
+    "quarantined": "CANARY-QUARANTINE-0c1d",
 }
 # The distinctive part of each canary (what must never be found).
 NEEDLES = [v.split(" ")[0].split("@")[0].removesuffix(".pdf").removesuffix(".txt") for v in CANARIES.values()]
@@ -152,6 +171,39 @@ def test_no_canary_in_anything_the_app_wrote(
         inbox = reporter.client.get("/receipt/inbox").get_data(as_text=True)
         assert CANARIES["message_in"] in inbox and CANARIES["later_name"] in inbox
 
+        # -- the protected reporter answers a check-in and reports retaliation (issue 8) --
+        from sqlalchemy import select
+
+        from app.cases.deadlines import local_today
+        from app.db import utcnow
+        from app.models.protection import CheckIn
+
+        with app.app_context():
+            db = get_session()
+            first = db.scalar(select(CheckIn).order_by(CheckIn.due_on))  # the employee number made them protected
+            first.due_on = local_today(utcnow())
+            db.commit()
+            check_in_id = first.id
+        page = reporter.client.get("/receipt/check-ins").get_data(as_text=True)
+        r = reporter.post_multipart(
+            "/receipt/check-ins",
+            {
+                "csrf_token": csrf_token(page),
+                "check_in": str(check_in_id),
+                "answer": "concern",
+                "text": CANARIES["checkin_text"],
+            },
+        )
+        assert r.status_code == 303
+        page = reporter.client.get("/receipt/retaliation").get_data(as_text=True)
+        r = reporter.post_multipart(
+            "/receipt/retaliation", {"csrf_token": csrf_token(page), "what": CANARIES["retaliation"]}
+        )
+        assert r.status_code == 303
+
+        # -- support with a receipt, staff notes and subjects, identity disclosure, bridge records --
+        _support_notes_identity_and_bridge(app, staff, client, reporter, office, case_id)
+
         # -- both sides download and get the exact bytes back --
         with app.app_context():
             atts = {a.size_bytes: a.id for a in get_session().query(Attachment)}
@@ -169,9 +221,151 @@ def test_no_canary_in_anything_the_app_wrote(
         assert Path(f"{db_path}-wal").exists()
     else:
         written.append(("pg_dump", _pg_dump(test_settings.database_url)))
-    assert len([w for w in written if "/blobs/" in w[0]]) == 2
+    assert len([w for w in written if "/blobs/" in w[0]]) == 3  # two report files and a support receipt
     assert sum(len(d) for _w, d in written) > len(big)
     assert _sweep(written) == []
+
+
+def _support_notes_identity_and_bridge(app, staff, client, reporter, office, case_id: int) -> None:
+    """Every feature past the reporter's journey, each fed canaries (issue 10).
+
+    Support request with a receipt file; routing to legal, investigation and a
+    supervisor; a staff note and a named subject; the identity disclosure
+    (request with a reason, supervisor's decision, custodian's release, the
+    investigator reading it); the PDF support file; bridge records of every
+    source, the personnel event naming the protected reporter's employee
+    number (a retaliation alert), and a quarantined record of each source.
+    """
+    import json
+    import time
+
+    from app.models.staff import Role, TeamKind
+    from monitoring_bridge import keyring
+
+    from .test_case_workflow import _act, _as
+
+    page = reporter.client.get("/receipt/support/").get_data(as_text=True)
+    r = reporter.post_multipart(
+        "/receipt/support/",
+        {
+            "csrf_token": csrf_token(page),
+            "type": "relief_medical",
+            "amount_requested": "300000",
+            "details": CANARIES["support_details"],
+        },
+        files=[(io.BytesIO(CANARIES["receipt_body"].encode() * 5), CANARIES["receipt_name"])],
+    )
+    assert r.status_code == 303, r.status_code
+
+    legal, supervisor = staff.create("legal-c", Role.LEGAL), staff.create("super-c", Role.SUPERVISOR)
+    legal_team = staff.team("legal", TeamKind.LEGAL, legal)
+    _as(staff, client, office["intake"])
+    assert _act(staff, client, case_id, "transition", target="acknowledged").status_code == 302
+    assert _act(staff, client, case_id, "transition", target="triage").status_code == 302
+    for data in ({"team_id": str(legal_team)}, {"user_id": str(supervisor.id)}):
+        assert _act(staff, client, case_id, "assign", **data).status_code == 302
+    assert _act(staff, client, case_id, "notes", body=CANARIES["note"]).status_code == 302
+    assert _act(staff, client, case_id, "subjects", kind="official", value=CANARIES["subject"]).status_code in (
+        302,
+        303,
+    )
+    base = f"/staff/cases/{case_id}/identity"
+    assert staff.post(f"{base}/request", {"reason": CANARIES["id_request"]}, page=base).status_code == 303
+    _as(staff, client, supervisor)
+    decided = staff.post(
+        f"{base}/1/decide",
+        {"r1-decision": "approve", "r1-reason": CANARIES["id_decision"], "r1-jeopardy": ""},
+        page=base,
+    )
+    assert decided.status_code == 303
+    _as(staff, client, office["protector"])
+    assert staff.post(f"{base}/1/release", page=base).status_code == 303
+    _as(staff, client, office["intake"])
+    shown = client.get(f"{base}/view").get_data(as_text=True)
+    assert CANARIES["name"] in shown and CANARIES["employee_number"] in shown
+
+    _as(staff, client, legal)
+    form = client.get(f"/staff/cases/{case_id}/support-file").get_data(as_text=True)
+    pdf = client.post(f"/staff/cases/{case_id}/support-file", data={"csrf_token": csrf_token(form), "language": "en"})
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF")
+
+    records = {
+        "cheongbaek": {
+            "alert_id": "CB-C1",
+            "scenario_id": "EH-017",
+            "scenario_name": "Corporate card used late at night",
+            "system": "e_hojo",
+            "department": "FIN",
+            "official": CANARIES["bridge_official"],
+            "amount": 120000,
+            "record_ref": "VOUCHER-1",
+            "raised_at": "2026-03-02T09:00:00+09:00",
+            "severity": 3,
+        },
+        "personnel": {
+            "event_id": "HR-C1",
+            "employee_number": CANARIES["employee_number"],
+            "event_type": "demotion",
+            "effective_on": str(local_today_for_canary()),
+            "department": "PERMITS",
+            "detail": CANARIES["bridge_detail"],
+        },
+        "training": {
+            "record_id": "TR-C1",
+            "course": "2026 integrity training",
+            "official": CANARIES["bridge_trainee"],
+            "department": "FIN",
+            "completed_on": "2026-03-12",
+            "mandatory": True,
+        },
+        "supporter": {
+            "record_id": "SUP-C1",
+            "record_type": "finding",
+            "department": "PERMITS",
+            "supporter": CANARIES["bridge_supporter"],
+            "finding": CANARIES["bridge_finding"],
+            "found_on": "2026-04-20",
+        },
+        "idea": {
+            "proposal_id": "IDEA-C1",
+            "title": CANARIES["idea_title"],
+            "proposal": CANARIES["idea_proposal"],
+            "proposer_contact": CANARIES["idea_contact"],
+            "submitted_at": "2026-04-30T21:15:00+09:00",
+        },
+    }
+    for source, record in records.items():
+        cli = app.test_cli_runner().invoke(args=["bridge", "source", "add", source, "--kind", source])
+        assert cli.exit_code == 0, cli.output
+        key = bytes.fromhex(cli.output.strip().splitlines()[-1])
+        # A record whose date holds a canary is quarantined, raw bytes and all; so is a cut-off line.
+        bad = {**record, next(k for k in record if k.endswith(("_at", "_on"))): CANARIES["quarantined"]}
+        bad[next(k for k in record if k.endswith("_id"))] = f"{source}-bad"
+        body = (json.dumps(record) + "\n" + json.dumps(bad) + "\n" + '{"broken": "' + CANARIES["quarantined"]).encode()
+        stamp = str(int(time.time()))
+        r = client.post(
+            f"/bridge/{source}",
+            data=body,
+            headers={"X-Haechi-Timestamp": stamp, "X-Haechi-Signature": keyring.signature(key, stamp, body)},
+            content_type="application/x-ndjson",
+        )
+        assert r.status_code == 200 and r.get_json()["accepted"] == 1, (source, r.get_json())
+        assert r.get_json()["quarantined"] >= 1, (source, r.get_json())
+    from sqlalchemy import func, select
+
+    from app.models.protection import RetaliationAlert
+
+    with app.app_context():
+        db = get_session()
+        assert db.scalar(select(func.count()).select_from(RetaliationAlert)) >= 1  # the personnel event matched
+
+
+def local_today_for_canary():
+    """Today in Seoul: a personnel event inside the reporter's protection period."""
+    from app.cases.deadlines import local_today
+    from app.db import utcnow
+
+    return local_today(utcnow())
 
 
 def test_the_sweep_would_find_a_canary_in_plaintext(tmp_path):
