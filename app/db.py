@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, LargeBinary, MetaData, String, event, types
 from sqlalchemy.engine import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
@@ -101,7 +102,13 @@ def init_app(app: Flask, engine: Engine) -> None:
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except DBAPIError:
+                # The connection died under the request (database restarted, backend
+                # terminated): its ROLLBACK fails too. Drop the connection from the pool
+                # instead of letting the error escape past Flask's error page.
+                session.invalidate()
 
 
 def get_session() -> Session:

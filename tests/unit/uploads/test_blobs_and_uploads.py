@@ -6,7 +6,7 @@ import re
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from app.blobs import LocalBlobStore
+from app.blobs import DatabaseBlobStore, LocalBlobStore
 from app.uploads import EncryptedUpload, UploadSink, file_stream_aad, file_stream_key
 from crypto.errors import DecryptionError
 from crypto.stream import decrypt_stream
@@ -14,15 +14,50 @@ from crypto.stream import decrypt_stream
 KEY = b"k" * 32
 
 
+@pytest.fixture(params=["local", "database"])
+def store(request, tmp_path):
+    """Each blob store in turn: the folder store and the database store (migrated SQLite or PG schema)."""
+    if request.param == "local":
+        yield LocalBlobStore(tmp_path)
+        return
+    from app.db import make_engine
+
+    engine = make_engine(request.getfixturevalue("database_url"))
+    yield DatabaseBlobStore(engine, chunk_bytes=1000)  # small chunks: every test spans several rows
+    engine.dispose()
+
+
+def everything_stored(store) -> list[str]:
+    """Every blob the store holds, committed or not (folder: every file; database: every row)."""
+    if isinstance(store, LocalBlobStore):
+        return sorted(p.name for p in store.root.rglob("*") if p.is_file())
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        objects = [
+            f"{k}{'' if c else '.part'}" for k, c in conn.execute(sa.text("SELECT key, committed FROM blob_objects"))
+        ]
+        chunks = conn.scalar(
+            sa.text("SELECT count(*) FROM blob_chunks WHERE blob_key NOT IN (SELECT key FROM blob_objects)")
+        )
+    assert chunks == 0  # no chunk outlives its blob
+    return sorted(objects)
+
+
+def raw_ciphertext(store, key: str) -> bytes:
+    with store.open_read(key) as fh:
+        return fh.read()
+
+
 @pytest.mark.parametrize("key", ["../../etc/passwd", "a" * 31, "A" * 32, "0" * 31 + "/", ""])
-def test_malformed_blob_keys_are_refused(tmp_path, key):
-    store = LocalBlobStore(tmp_path)
+def test_malformed_blob_keys_are_refused(store, key):
     with pytest.raises(ValueError):
         store.open_read(key)
+    with pytest.raises(ValueError):
+        store.open_write(key)
 
 
-def test_an_upload_is_readable_only_after_seek_zero_seals_it(tmp_path):
-    store = LocalBlobStore(tmp_path)
+def test_an_upload_is_readable_only_after_seek_zero_seals_it(store):
     sink = UploadSink(store, KEY)
     upload = sink.open()
     upload.write(b"evidence " * 1000)
@@ -32,21 +67,30 @@ def test_an_upload_is_readable_only_after_seek_zero_seals_it(tmp_path):
     with store.open_read(upload.blob_key) as fh:
         decrypt_stream(file_stream_key(KEY, upload.blob_key), fh, out, file_stream_aad(upload.blob_key))
     assert out.getvalue() == b"evidence " * 1000
-    with store.open_read(upload.blob_key) as fh:
-        assert b"evidence" not in fh.read()
+    assert b"evidence" not in raw_ciphertext(store, upload.blob_key)
 
 
-def test_an_upload_cut_off_midway_leaves_nothing(tmp_path):
-    store = LocalBlobStore(tmp_path)
+def test_a_blob_is_invisible_to_readers_until_committed(store):
+    key = store.new_key()
+    with store.open_write(key) as fh:
+        fh.write(b"c" * 5000)
+    with pytest.raises(FileNotFoundError):
+        store.open_read(key)
+    store.commit(key)
+    assert raw_ciphertext(store, key) == b"c" * 5000
+    store.delete(key)
+    assert everything_stored(store) == []
+
+
+def test_an_upload_cut_off_midway_leaves_nothing(store):
     sink = UploadSink(store, KEY)
     upload = sink.open()
-    upload.write(b"half a file")
+    upload.write(b"half a file" * 1000)
     sink.release()
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert everything_stored(store) == []
 
 
-def test_unclaimed_uploads_are_deleted_and_an_empty_file_field_is_not_kept(tmp_path):
-    store = LocalBlobStore(tmp_path)
+def test_unclaimed_uploads_are_deleted_and_an_empty_file_field_is_not_kept(store):
     sink = UploadSink(store, KEY)
     empty = sink.open()
     empty.seek(0)
@@ -59,12 +103,11 @@ def test_unclaimed_uploads_are_deleted_and_an_empty_file_field_is_not_kept(tmp_p
     dropped.write(b"y")
     dropped.seek(0)
     sink.release()
-    files = [p.name for p in tmp_path.rglob("*") if p.is_file()]
-    assert files == [kept.blob_key]
+    assert everything_stored(store) == [kept.blob_key]
 
 
-def test_an_upload_cannot_be_read_back_as_plaintext(tmp_path):
-    upload = EncryptedUpload(LocalBlobStore(tmp_path), KEY)
+def test_an_upload_cannot_be_read_back_as_plaintext(store):
+    upload = EncryptedUpload(store, KEY)
     try:
         with pytest.raises(OSError):
             upload.read()
@@ -72,8 +115,7 @@ def test_an_upload_cannot_be_read_back_as_plaintext(tmp_path):
         upload.abandon()
 
 
-def test_a_file_moved_to_another_blob_key_does_not_decrypt(tmp_path):
-    store = LocalBlobStore(tmp_path)
+def test_a_file_moved_to_another_blob_key_does_not_decrypt(store):
     sink = UploadSink(store, KEY)
     a = sink.open()
     a.write(b"secret")
@@ -155,3 +197,55 @@ def test_a_committed_blob_and_its_folder_keep_only_the_day(tmp_path):
     for p in (path, path.parent):
         st = p.stat()
         assert st.st_mtime % 86400 == 0 and st.st_atime % 86400 == 0
+
+
+def test_the_database_store_holds_only_ciphertext_and_streams_in_chunks(database_url):
+    import sqlalchemy as sa
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = DatabaseBlobStore(engine, chunk_bytes=4096)
+        sink = UploadSink(store, KEY)
+        upload = sink.open()
+        plaintext = b"CANARY-evidence-" * 10_000
+        upload.write(plaintext)
+        upload.seek(0)
+        sink.claim(FileStorage(stream=upload, filename="e.txt"))
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT data FROM blob_chunks ORDER BY seq")).scalars().all()
+        assert len(rows) > 1 and all(len(r) <= 4096 for r in rows)
+        assert b"CANARY" not in b"".join(bytes(r) for r in rows)
+        out = io.BytesIO()
+        with store.open_read(upload.blob_key) as fh:
+            decrypt_stream(file_stream_key(KEY, upload.blob_key), fh, out, file_stream_aad(upload.blob_key))
+        assert out.getvalue() == plaintext
+    finally:
+        engine.dispose()
+
+
+def test_database_sweep_removes_parts_of_earlier_days_but_not_uploads_in_flight(database_url):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = DatabaseBlobStore(engine)
+        old, fresh, done = store.new_key(), store.new_key(), store.new_key()
+        for key in (old, fresh, done):
+            with store.open_write(key) as fh:
+                fh.write(b"x" * 10)
+        store.commit(done)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE blob_objects SET started_on = :d WHERE key IN (:a, :b)"),
+                {"d": dt.date.today() - dt.timedelta(days=3), "a": old, "b": done},
+            )
+        assert store.sweep(older_than_seconds=3600) == 1
+        assert everything_stored(store) == sorted([f"{fresh}.part", done])
+    finally:
+        engine.dispose()
