@@ -1,6 +1,7 @@
 """queue.* benchmarks (issue 5): one queue page out of 100,000 cases.
 
-Builds a migrated SQLite database in a temporary folder, fills it with bulk
+Builds a migrated database (SQLite in a temporary folder, or a scratch
+PostgreSQL database: ``db="postgresql"``), fills it with bulk
 ``insert()`` executemany (no cryptography: sealed keys are random bytes, as
 only their presence matters to a queue), then times the queue page — the
 service query plus the Jinja rendering — against fetching the same 50 rows by
@@ -12,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import insert
+from sqlalchemy.pool import NullPool
 
-from bench.harness import Result, interleaved_medians
+from bench.harness import Result, backend_label, interleaved_medians, scratch_database
 
 CASES = 100_000
 PER_PAGE = 50
@@ -162,8 +164,12 @@ def _populate(conn: Any, rng: random.Random) -> dict[str, int]:
     return {"cases": len(cases), "grants": len(grants), "assignments": len(assignments)}
 
 
-def bench_page_100k() -> list[Result]:
-    """One queue page of 50 (team filter, nearest deadline first), query + render, against a bare PK fetch."""
+def bench_page_100k(db: str = "sqlite") -> list[Result]:
+    """One queue page of 50 (team filter, nearest deadline first), query + render, against a bare PK fetch.
+
+    ``db`` is the backend ("sqlite" or "postgresql"): the query plan, and so the
+    ratio, depends on it, which is why `make bench` runs both.
+    """
     from flask_login import login_user
     from wtforms.fields.choices import SelectChoice
 
@@ -177,9 +183,7 @@ def bench_page_100k() -> list[Result]:
     from crypto.kdf import Argon2Params
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="haechi-bench-") as tmp:
-        path = Path(tmp) / "queue.sqlite3"
-        url = f"sqlite:///{path}"
+    with tempfile.TemporaryDirectory(prefix="haechi-bench-") as tmp, scratch_database(db, Path(tmp)) as url:
         upgrade(url)
         engine = make_engine(url)
         with engine.begin() as conn:
@@ -196,29 +200,33 @@ def bench_page_100k() -> list[Result]:
         )
         app = create_app(settings)
         query = queues.QueueQuery(view=queues.QueueView.STATE, team_id=1, sort=queues.QueueSort.DUE)
-        raw = sqlite3.connect(path)
+        # The baseline speaks to the driver itself (sqlite3 or psycopg), outside SQLAlchemy and its pool.
+        raw_engine = sa.create_engine(url, poolclass=NullPool)
+        raw_pooled = raw_engine.raw_connection()
+        raw: Any = raw_pooled.driver_connection
+        mark = "?" if raw_engine.dialect.paramstyle == "qmark" else "%s"
         try:
             with app.test_request_context(
                 "/staff/queues/?view=state&team=1&sort=due", headers={"Accept-Language": "en"}
             ):
-                db = get_session()
-                user = db.get(StaffUser, 1)
+                session = get_session()
+                user = session.get(StaffUser, 1)
                 assert user is not None
                 login_user(user)
                 form = QueueFilterForm(formdata=None, view="state", team="1", sort="due")
                 form.team.choices = [SelectChoice("", ""), SelectChoice("1", "intake")]
-                page = queues.queue_page(db, user, query, TODAY, settings.due_soon_days)
+                page = queues.queue_page(session, user, query, TODAY, settings.due_soon_days)
                 ids = [r.id for r in page.rows]
                 assert len(ids) == PER_PAGE, len(ids)
                 sql = (
                     "SELECT c.id, c.public_ref, c.kind, c.status, c.severity, c.category, d.name_ko, d.name_en,"
                     " c.received_on, c.next_due_on, c.waiting_on_reporter FROM cases c"
                     " LEFT JOIN departments d ON d.id = c.department_id"
-                    f" WHERE c.id IN ({', '.join('?' * len(ids))})"
+                    f" WHERE c.id IN ({', '.join([mark] * len(ids))})"
                 )
 
                 def ours() -> None:
-                    result = queues.queue_page(db, user, query, TODAY, settings.due_soon_days)
+                    result = queues.queue_page(session, user, query, TODAY, settings.due_soon_days)
                     render_queue(form, result)
 
                 def bare() -> None:
@@ -226,12 +234,13 @@ def bench_page_100k() -> list[Result]:
                     assert len(rows) == PER_PAGE
 
                 def query_only() -> None:
-                    queues.queue_page(db, user, query, TODAY, settings.due_soon_days)
+                    queues.queue_page(session, user, query, TODAY, settings.due_soon_days)
 
                 t_ours, t_raw = interleaved_medians(ours, bare, runs=15)
                 t_query, t_raw_q = interleaved_medians(query_only, bare, runs=15)
         finally:
-            raw.close()
+            raw_pooled.close()
+            raw_engine.dispose()
             app.extensions["haechi.engine"].dispose()
     ms, raw_ms = t_ours * 1000, t_raw * 1000
     return [
@@ -241,7 +250,7 @@ def bench_page_100k() -> list[Result]:
             unit="ms",
             baseline=round(raw_ms, 3),
             ratio=round(raw_ms / ms, 3),
-            note=f"SQLite, {counts['cases']:,} cases, {counts['grants']:,} grants, "
+            note=f"{backend_label(url)}, {counts['cases']:,} cases, {counts['grants']:,} grants, "
             f"{counts['assignments']:,} assignments; first page of 50 (more follow: {page.has_next}) for a member "
             "of the filtered team, nearest deadline first: service query (51 rows, no count) + Jinja render; "
             f"baseline: bare DBAPI SELECT of the same 50 rows by id; setup {setup:.1f} s (goal ratio >= 0.25)",
