@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, object_session
 from app import audit
 from app.models.audit import ActorKind
 from app.models.cases import CaseKeyGrant, IdentityRecord
+from app.models.protection import CheckIn
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
+from app.protection import answer_keys
 from app.staff import keyring
 from app.staff.errors import NotATeamMember, UnknownTeam
 from crypto import generate_keypair, open_sealed, seal
@@ -131,11 +133,18 @@ def remove_member(
 def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: int | None = None) -> bytes:
     """Give the team a new key pair; seal it to every remaining confirmed member and to recovery.
 
-    Every case key and every reporter identity key sealed to the team is
-    re-sealed to the new key (the old ciphertext overwritten), so a removed
+    Every case key, every reporter identity key and every check-in answer
+    key sealed to the team is re-sealed to the new key (the old ciphertext overwritten), so a removed
     member's copy of the old team key opens nothing stored from now on, and
     the remaining members keep their access.
+
+    The team row is locked first (:func:`app.protection.answer_keys.lock_team`),
+    before listing what to re-seal: a key sealed to the old public key by a
+    concurrent transaction (a check-in answer, a submission) is then either
+    committed before this lists it, or sealed afterwards to the new key.
     """
+    if answer_keys.lock_team(session, team.id) is None:
+        raise UnknownTeam(str(team.id))
     recovery = keyring.recovery_public_key(session)
     keys = generate_keypair()
     new_version = team.key_version + 1
@@ -150,9 +159,19 @@ def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: in
     identities = session.scalars(select(IdentityRecord).where(IdentityRecord.protection_team_id == team.id))
     for record in identities:
         context = keyring.identity_key_context(record.case_id)
-        identity_key = open_sealed(old_private, record.sealed_to_protection_key_ct, context)
-        record.sealed_to_protection_key_ct = seal(keys.public, identity_key, context)
+        sealed = record.sealed_to_protection_key_ct
+        record.sealed_to_protection_key_ct = _reseal(old_private, keys.public, sealed, context)
         record.key_version = new_version
+    answers = session.scalars(
+        select(CheckIn).where(CheckIn.protection_team_id == team.id, CheckIn.sealed_to_protection_key_ct.is_not(None))
+    )
+    for check_in in answers:
+        assert check_in.sealed_to_protection_key_ct is not None
+        context = answer_keys.context(check_in.case_id, check_in.id)
+        check_in.sealed_to_protection_key_ct = _reseal(
+            old_private, keys.public, check_in.sealed_to_protection_key_ct, context
+        )
+        check_in.key_version = new_version
     team.public_key = keys.public
     team.key_version = new_version
     team.recovery_sealed_key_ct = keyring.seal_team_key_to(team, keys.private, recovery)
@@ -172,6 +191,11 @@ def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: in
     return keys.private
 
 
+def _reseal(old_private: bytes, new_public: bytes, sealed: bytes, context: bytes) -> bytes:
+    """Open a key sealed to the team's old key pair and seal it to the new one, under the same context."""
+    return seal(new_public, open_sealed(old_private, sealed, context), context)
+
+
 def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes) -> int:
     """At a member's login: re-key every team of theirs whose re-key is pending."""
     done = 0
@@ -182,6 +206,12 @@ def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes
             if key is not None:
                 rekey(session, team, key, actor_user_id=user.id)
                 done += 1
+    # Same moment, same reason (only a member's key can do it): team grants of retaliation
+    # complaints still to be re-sealed around an officer excluded after the complaint was opened.
+    from app.db import utcnow
+    from app.protection.retaliation import finish_exclusion_reseals
+
+    finish_exclusion_reseals(session, user, user_private, utcnow())
     return done
 
 

@@ -1,0 +1,111 @@
+"""The reporter's protection pages (through the receipt): answer check-ins, report retaliation.
+
+Same rules as the inbox: no JavaScript, nothing from outside, no time finer
+than the day. Forms are multipart like every reporter form, so the CSRF
+check runs once the inbox session is known (a visitor without one is sent to
+the receipt page, whatever they post).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from app.authz import reporter
+from app.cases.deadlines import local_today
+from app.db import get_session, utcnow
+from app.protection import checkins, retaliation
+from app.protection.errors import ProtectionError
+from app.protection.forms import TREATMENT_LABELS, CheckInForm, ComplaintForm
+from app.reporting.errors import NotReady
+from app.reporting.views import ReporterCase, _with_session, open_reporter_case
+from app.runtime import get_settings
+from app.uploads import accepts_uploads
+
+bp = Blueprint("reporter_protection", __name__, url_prefix="/receipt")
+
+
+def _is_id(raw: str) -> bool:
+    """Up to nine ASCII digits: ``str.isdigit`` alone lets "²" or a 30-digit number through to a 500."""
+    return 0 < len(raw) <= 9 and raw.isascii() and raw.isdigit()
+
+
+@bp.route("/check-ins", methods=["GET", "POST"])
+@reporter
+@accepts_uploads
+def check_ins() -> ResponseReturnValue:
+    """Check-ins due: has the reporter been treated worse since reporting? Answered to the day only."""
+    opened = open_reporter_case()
+    if not isinstance(opened, ReporterCase):
+        return opened
+    db = get_session()
+    form = CheckInForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit() and _is_id(form.check_in.data or ""):
+            given = checkins.Answer(
+                answer=form.answer.data or "", kinds=tuple(form.kinds.data or ()), text=form.text.data or ""
+            )
+            try:
+                checkins.answer(db, opened.case, int(form.check_in.data or 0), given, local_today(utcnow()))
+                db.commit()
+            except ProtectionError as exc:
+                db.rollback()
+                form.answer.errors = [str(exc)]
+            except NotReady:
+                db.rollback()
+                form.answer.errors = [_("This cannot be received right now. Please try again later.")]
+            else:
+                flash(_("Thank you. Your answer was sent to the team that protects you."), "info")
+                return _with_session(redirect(url_for("reporting.inbox"), code=303), opened.session)
+        status = 400
+    due = checkins.open_for_reporter(db, opened.case, local_today(utcnow()))
+    resp = Response(
+        render_template("protection/reporter_check_ins.html", public_ref=opened.case.public_ref, due=due, form=form),
+        status=status,
+    )
+    return _with_session(resp, opened.session)
+
+
+@bp.route("/retaliation", methods=["GET", "POST"])
+@reporter
+@accepts_uploads
+def report_retaliation() -> ResponseReturnValue:
+    """Report retaliation for the report: it becomes a linked, urgent case for the protection team."""
+    opened = open_reporter_case()
+    if not isinstance(opened, ReporterCase):
+        return opened
+    db = get_session()
+    form = ComplaintForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            complaint = retaliation.Complaint(
+                what=form.what.data or "", measure_type=form.measure_type.data or None, measure_on=form.measure_on.data
+            )
+            try:
+                made = retaliation.report_from_inbox(
+                    db, get_settings(), opened.case, opened.session.private_key, complaint, utcnow()
+                )
+                db.commit()
+            except ProtectionError as exc:
+                db.rollback()
+                form.what.errors = [str(exc)]
+            except NotReady:
+                db.rollback()
+                form.what.errors = [_("This cannot be received right now. Please try again later.")]
+            else:
+                flash(_("Your report of retaliation was received as %(ref)s.", ref=made.public_ref), "info")
+                return _with_session(redirect(url_for("reporting.inbox"), code=303), opened.session)
+        status = 400
+    resp = Response(
+        render_template(
+            "protection/reporter_retaliation.html",
+            public_ref=opened.case.public_ref,
+            form=form,
+            labels=TREATMENT_LABELS,
+        ),
+        status=status,
+    )
+    return _with_session(resp, opened.session)
