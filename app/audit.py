@@ -148,7 +148,9 @@ def record(
                 db.add(event)
         except IntegrityError:
             continue  # another writer appended after the same row: chain onto theirs
-        maybe_checkpoint(db, checkpoint_policy, now=now)
+        # A reporter row signed at once must not date the reporter by its checkpoint: it takes the
+        # row's own (day-only) time.
+        maybe_checkpoint(db, checkpoint_policy, now=at)
         return event
     raise AuditError("could not append to the audit chain")
 

@@ -246,3 +246,17 @@ def test_find_events_pages_newest_first_and_filters(db_session):
 def test_a_zero_interval_never_checkpoints(db_session, every):
     _append(db_session, 3, audit.CheckpointPolicy(every, KEY.private))
     assert db_session.scalar(select(AuditCheckpoint.id)) is None
+
+
+def test_a_checkpoint_signed_right_after_a_reporter_row_carries_its_day_not_the_instant(db_session):
+    # The reporter's row keeps the day only; a checkpoint naming that row must not add the instant.
+    instant = dt.datetime(2026, 3, 2, 5, 17, 42, tzinfo=dt.UTC)  # 14:17:42 in Seoul
+    event = audit.record(
+        db_session,
+        "report.submitted",
+        actor_kind=ActorKind.REPORTER,
+        now=instant,
+        checkpoint_policy=audit.CheckpointPolicy(1, KEY.private),
+    )
+    cp = db_session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.event_id == event.id)).one()
+    assert cp.created_at == event.at == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)  # the Seoul day, nothing finer
