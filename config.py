@@ -29,6 +29,8 @@ SECRET_FILES = {
 
 DEFAULT_ACK_DAYS = "report:7,retaliation:3,alert:7,training:14,supporter:14,idea:14"
 DEFAULT_FEEDBACK_MONTHS = "report:3,retaliation:1,alert:1,training:3,supporter:3,idea:3"
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+BLOB_STORES = ("local", "database")
 DEFAULT_RETENTION_DAYS = "report:1825,retaliation:3650,alert:1095,training:1095,supporter:1095,idea:730"
 
 
@@ -104,9 +106,36 @@ class Settings:
     bridge_correlation_hours: int = 72
     bridge_replay_seconds: int = 300
     bridge_max_batch_bytes: int = 16 * 1024 * 1024  # one signed POST /bridge/<source> body
+    # Requests to POST /bridge/<source>, all sources together and signed or not: each costs a
+    # key unwrap and an HMAC over up to bridge_max_batch_bytes, so a flood is capped before that.
+    bridge_feed_rate: str = "120/minute;3000/hour"
     # Transparency training: a department whose completion of mandatory training falls below
     # this share (basis points: 8000 = 80 %) becomes a `training` case (one open per department).
     training_target_bp: int = 8000
+    # Retaliation monitoring (issue 8): how long a reporter who is a public officer stays protected
+    # (months from the report, extendable per person), when protected reporters are asked whether
+    # they suffered adverse treatment ("days after the report,…", then every N months while
+    # protected), and how many days after its due day an unanswered check-in is flagged as missed.
+    protection_months: int = 24
+    checkin_days: str = "30,90,180"
+    checkin_every_months: int = 6
+    checkin_grace_days: int = 14
+    # Staff e-mail notifications (issue 9). Off while ``smtp_host`` is unset: events are not
+    # even queued then. Mails carry a case reference and a link to ``mail_base_url``, never
+    # content; reporters never get mail. ``smtp_tls`` is "starttls", "ssl" or "none"
+    # (plain only for a relay on the same host).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    mail_sender: str = "haechi@localhost"
+    mail_base_url: str = "http://127.0.0.1:5000"
+    # Deliveries tried this many times (once per `flask notifications send` run) before a mail is given up.
+    mail_max_attempts: int = 5
+    # Where encrypted files live: "local" (instance/blobs, one machine or a shared folder) or
+    # "database" (rows in blob_chunks, for several machines sharing only the database).
+    blob_store: str = "local"
 
     def __post_init__(self) -> None:
         if not self.testing:
@@ -114,8 +143,15 @@ class Settings:
             self.argon2.check_production()
         if self.default_locale not in self.locales:
             raise ConfigError("HAECHI_DEFAULT_LOCALE must be one of the supported locales")
+        if self.smtp_tls not in SMTP_TLS_MODES:
+            raise ConfigError("HAECHI_SMTP_TLS must be starttls, ssl or none")
+        if self.blob_store not in BLOB_STORES:
+            raise ConfigError("HAECHI_BLOB_STORE must be local or database")
         if not 0 < self.reward_rate_bp <= 3000:
             raise ConfigError("HAECHI_REWARD_RATE_BP must be between 1 and 3000 (30 %)")
+        if self.protection_months <= 0 or self.checkin_every_months <= 0 or self.checkin_grace_days < 0:
+            raise ConfigError("protection months and the check-in interval must be positive, the grace not negative")
+        checkin_days(self.checkin_days)  # fail at start, not at the first protected reporter
         for setting in ("ack_days", "feedback_months", "retention_days"):
             _kind_table(getattr(self, setting), setting)  # fail at start, not at the first case
 
@@ -143,11 +179,26 @@ class Settings:
             reporter_idle_minutes=_int(env, "HAECHI_REPORTER_IDLE_MINUTES", 15),
             submit_rate=env.get("HAECHI_SUBMIT_RATE") or "30/minute;300/hour",
             receipt_rate=env.get("HAECHI_RECEIPT_RATE") or "60/minute;600/hour",
+            # The load test (load/) sets 0: its simulated reporters send at once, as tests do.
+            form_min_seconds=_int(env, "HAECHI_FORM_MIN_SECONDS", 3),
+            bridge_feed_rate=env.get("HAECHI_BRIDGE_FEED_RATE") or "120/minute;3000/hour",
             support_four_eyes_won=_int(env, "HAECHI_SUPPORT_FOUR_EYES_WON", 5_000_000),
             reward_rate_bp=_int(env, "HAECHI_REWARD_RATE_BP", 2000),
             ack_days=env.get("HAECHI_ACK_DAYS") or DEFAULT_ACK_DAYS,
             feedback_months=env.get("HAECHI_FEEDBACK_MONTHS") or DEFAULT_FEEDBACK_MONTHS,
             retention_days=env.get("HAECHI_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
+            protection_months=_int(env, "HAECHI_PROTECTION_MONTHS", 24),
+            checkin_days=env.get("HAECHI_CHECKIN_DAYS") or "30,90,180",
+            checkin_every_months=_int(env, "HAECHI_CHECKIN_EVERY_MONTHS", 6),
+            checkin_grace_days=_int(env, "HAECHI_CHECKIN_GRACE_DAYS", 14),
+            smtp_host=env.get("HAECHI_SMTP_HOST") or None,
+            smtp_port=_int(env, "HAECHI_SMTP_PORT", 587),
+            smtp_tls=env.get("HAECHI_SMTP_TLS") or "starttls",
+            smtp_username=env.get("HAECHI_SMTP_USERNAME") or None,
+            smtp_password=env.get("HAECHI_SMTP_PASSWORD") or None,
+            mail_sender=env.get("HAECHI_MAIL_SENDER") or "haechi@localhost",
+            mail_base_url=env.get("HAECHI_MAIL_BASE_URL") or "http://127.0.0.1:5000",
+            blob_store=env.get("HAECHI_BLOB_STORE") or "local",
         )
 
     def per_kind(self, setting: str, kind: str) -> int:
@@ -157,9 +208,25 @@ class Settings:
             raise ConfigError(f"{setting} has no value for kind {kind!r}")
         return table[kind]
 
+    @property
+    def mail_enabled(self) -> bool:
+        """True when an SMTP server is configured: only then are staff notifications queued and sent."""
+        return bool(self.smtp_host)
+
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def checkin_days(raw: str) -> tuple[int, ...]:
+    """Parse "30,90,180" (days after the report of the first check-ins) into increasing positive numbers."""
+    try:
+        days = tuple(int(item) for item in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"HAECHI_CHECKIN_DAYS must look like '30,90,180', not {raw!r}") from None
+    if not days or any(d <= 0 for d in days) or list(days) != sorted(set(days)):
+        raise ConfigError(f"HAECHI_CHECKIN_DAYS must be increasing positive days, not {raw!r}")
+    return days
 
 
 def _kind_table(raw: str, name: str) -> dict[str, int]:

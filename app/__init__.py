@@ -9,7 +9,7 @@ from flask import Flask
 
 from app import db
 from app.authz import public
-from app.blobs import LocalBlobStore
+from app.blobs import DatabaseBlobStore, LocalBlobStore, init_blob_errors
 from app.extensions import csrf, login_manager
 from app.uploads import EncryptingRequest, release_uploads
 from config import Settings, load_secrets
@@ -45,14 +45,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["haechi.settings"] = settings
     app.extensions["haechi.secrets"] = secrets
-    app.extensions["haechi.blobs"] = LocalBlobStore(settings.instance_path / "blobs")
     # Uploaded files are encrypted as they stream in; no route can spool plaintext.
     app.request_class = EncryptingRequest
     app.teardown_request(release_uploads)
 
-    db.init_app(app, db.make_engine(settings.database_url))
+    engine = db.make_engine(settings.database_url)
+    db.init_app(app, engine)
+    app.extensions["haechi.blobs"] = (
+        DatabaseBlobStore(engine)
+        if settings.blob_store == "database"
+        else LocalBlobStore(settings.instance_path / "blobs")
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
+    init_blob_errors(app)
 
     from app.web import init_web
 
@@ -93,10 +99,31 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(audit_bp)
 
+    from app.protection.reporter_views import bp as reporter_protection_bp
+    from app.protection.views import bp as protection_bp
+
+    app.register_blueprint(protection_bp)
+    app.register_blueprint(reporter_protection_bp)
+
     from app.bridge_views import bp as bridge_bp
 
     app.register_blueprint(bridge_bp)
+
+    from app.bridge_quarantine_views import bp as bridge_quarantine_bp
+
+    app.register_blueprint(bridge_quarantine_bp)
+
+    from app.case_subjects_views import bp as case_subjects_bp
+
+    app.register_blueprint(case_subjects_bp)
+
+    from app.api_docs import bp as api_docs_bp
+
+    app.register_blueprint(api_docs_bp)
     init_limits(app, settings)
+    from app.bridge_views import init_feed_limit
+
+    init_feed_limit(app, settings)
 
     from app.audit_cli import audit_cli
     from app.blobs_cli import blobs_cli
@@ -105,6 +132,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(blobs_cli)
+
+    from app.backup.cli import backup_cli
+
+    app.cli.add_command(backup_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(retention_cli)
 
@@ -112,9 +143,21 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.cli.add_command(deadlines_cli)
 
+    from app.protection.cli import protection_cli
+
+    app.cli.add_command(protection_cli)
+
     from app.bridge_cli import bridge_cli
 
     app.cli.add_command(bridge_cli)
+
+    from app.dashboards.views import bp as dashboards_bp
+    from app.notifications.cli import notifications_cli
+    from app.notifications.views import bp as notifications_bp
+
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(notifications_bp)
+    app.cli.add_command(notifications_cli)
     # Static files (CSS) are public like the landing page; every other route declares its rule.
     app.view_functions["static"] = public(app.view_functions["static"])
     return app

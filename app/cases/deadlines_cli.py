@@ -1,8 +1,9 @@
 """`flask deadlines remind`: what is overdue or due soon, per team and person (run daily from cron).
 
-E-mail notifications arrive with the notifications issue; until then the
-command prints the list (for the cron mail) and audits each reminder. It
-shows references, states and dates only, never content.
+It prints the list (for the cron mail), audits each reminder, and queues a
+"due soon" or "overdue" notification for whoever works each case (sent by
+``flask notifications send``). It shows references, states and dates only,
+never content.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.db import get_session, utcnow
 from app.models.audit import ActorKind
 from app.models.cases import Case, CaseAssignment, CaseKeyGrant, CaseStatus, GranteeKind
 from app.models.staff import StaffUser, Team
+from app.notifications import service as notifications
 from app.runtime import get_settings
 
 deadlines_cli = AppGroup("deadlines", help="Legal deadlines of cases.")
@@ -74,6 +76,7 @@ def remind(today: dt.datetime | None) -> None:
         for owner in owners or ["(nobody)"]:
             by_owner[owner].append(case)
         record(db, "deadline.reminded", actor_kind=ActorKind.SYSTEM, case_id=case.id, target=str(case.next_due_on))
+        notifications.deadline(db, settings, case, overdue=is_overdue(case.next_due_on, day), today=day)
     db.commit()
     if not cases:
         click.echo(f"{day}: nothing overdue or due within {settings.due_soon_days} days")

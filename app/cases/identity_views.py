@@ -20,8 +20,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.audit import record
 from app.authz import staff_required
 from app.cases import identity
+from app.cases.deadlines import local_today
 from app.db import get_session, utcnow
 from app.models.staff import Role
+from app.notifications import service as notifications
+from app.runtime import get_settings
 from app.staff.current import current_private_key
 
 bp = Blueprint("case_identity", __name__, url_prefix="/staff/cases/<int:case_id>/identity")
@@ -104,7 +107,9 @@ def request_access(case_id: int) -> ResponseReturnValue:
         return _back(case_id)
     db = get_session()
     try:
-        identity.request_access(db, case_id, current_user, current_private_key(), form.reason.data or "", utcnow())
+        req = identity.request_access(
+            db, case_id, current_user, current_private_key(), form.reason.data or "", utcnow()
+        )
     except identity.NoAccess:
         abort(404)
     except identity.NoIdentity:
@@ -116,6 +121,7 @@ def request_access(case_id: int) -> ResponseReturnValue:
     except identity.EmptyReason:
         flash(_("Say why you need to know who the reporter is."), "error")
         return _back(case_id)
+    notifications.identity_requested(db, get_settings(), req, local_today(utcnow()))
     db.commit()
     flash(_("Your request was sent to the supervisors."), "info")
     return _back(case_id)

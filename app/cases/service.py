@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit import record
 from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
+from app.cases.handover import take_over
 from app.cases.workflow import check_version, refresh_deadlines
 from app.models.cases import (
     Case,
@@ -76,6 +77,7 @@ def add_note(db: Session, case: Case, case_key: bytes, author: StaffUser, text: 
         visible_to_reporter=False,
     )
     record(db, "case.note_added", actor_user_id=author.id, case_id=case.id, target=f"entry:{entry.id}", now=now)
+    take_over(db, case, author, now, "note")
     return entry
 
 
@@ -115,6 +117,7 @@ def message_reporter(
         case.feedback_given_on = today
     refresh_deadlines(case, settings)
     record(db, "case.reporter_messaged", actor_user_id=author.id, case_id=case.id, target=f"entry:{entry.id}", now=now)
+    take_over(db, case, author, now, "message")
     db.flush()
     return entry
 
@@ -195,6 +198,7 @@ def assign_team(db: Session, case: Case, case_key: bytes, team: Team, actor: Sta
         grant.created_at = now
     db.flush()
     record(db, "case.assigned_team", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)
+    take_over(db, case, actor, now, "assignment")
 
 
 def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor: StaffUser, now: dt.datetime) -> None:
@@ -207,6 +211,7 @@ def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor
         grant.created_at = now
     db.flush()
     record(db, "case.assigned_user", actor_user_id=actor.id, case_id=case.id, target=f"user:{user.id}", now=now)
+    take_over(db, case, actor, now, "assignment")
 
 
 def restrict_to_members(
@@ -226,9 +231,21 @@ def restrict_to_members(
 
 
 def exclude_member(
-    db: Session, case: Case, case_key: bytes, user: StaffUser, reason: str, actor: StaffUser, now: dt.datetime
+    db: Session,
+    case: Case,
+    case_key: bytes,
+    user: StaffUser,
+    reason: str,
+    actor: StaffUser,
+    now: dt.datetime,
+    *,
+    actor_private: bytes | None = None,
 ) -> None:
-    """Leave a conflicted person out: their personal grants are destroyed and access checks refuse them."""
+    """Leave a conflicted person out: their personal grants are destroyed and access checks refuse them.
+
+    Carried to the report's retaliation complaints (:func:`app.protection.retaliation.carry_exclusion`),
+    which name the same people; ``actor_private`` lets it re-seal their team grants when the actor holds one.
+    """
     if _excluded(db, case, user):
         return
     reason_ct = case_cipher(case, case_key).encrypt_text("exclusion.reason", reason) if reason.strip() else None
@@ -251,6 +268,10 @@ def exclude_member(
         restrict_to_members(db, case, case_key, team, others, actor, now)
     db.flush()
     record(db, "case.member_excluded", actor_user_id=actor.id, case_id=case.id, target=f"user:{user.id}", now=now)
+    take_over(db, case, actor, now, "exclusion")
+    from app.protection import retaliation  # the protection package imports this module's neighbours
+
+    retaliation.carry_exclusion(db, case, user, actor, now, actor_private=actor_private)
 
 
 def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser, now: dt.datetime) -> None:

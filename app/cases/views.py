@@ -21,8 +21,8 @@ from wtforms.fields.choices import SelectChoice
 
 from app.audit import record
 from app.authz import staff_required
+from app.cases import feed, ideas, service, workflow
 from app.cases import keys as case_keys
-from app.cases import service, workflow
 from app.cases.deadlines import is_due_soon, is_overdue, local_today
 from app.cases.forms import (
     AssignForm,
@@ -35,9 +35,11 @@ from app.cases.forms import (
     SeverityForm,
     TransitionForm,
 )
+from app.cases.queue_views import KIND_LABELS, STATUS_LABELS
 from app.db import get_session, utcnow
-from app.models.cases import Case, CaseKeyGrant
+from app.models.cases import Case, CaseKeyGrant, CaseKind, CaseStatus
 from app.models.staff import Role, StaffUser, Team
+from app.notifications import service as notifications
 from app.reporting import service as reporting
 from app.reporting.views import file_download
 from app.runtime import get_settings
@@ -129,9 +131,11 @@ def case_detail(case_id: int) -> ResponseReturnValue:
     today = local_today(now)
     record(db, "case.viewed", actor_user_id=current_user.id, case_id=case.id, now=now)
     db.commit()
-    moves = workflow.allowed_from(case.status, current_user.role_set)
+    moves = workflow.allowed_from(case.status, current_user.role_set, case.kind)
     transition_form = TransitionForm(version=str(case.version))
-    transition_form.target.choices = [SelectChoice(m.target.value, m.target.value) for m in moves]
+    transition_form.target.choices = [
+        SelectChoice(m.target.value, str(STATUS_LABELS.get(m.target, m.target.value))) for m in moves
+    ]
     assign = AssignForm()
     teams = db.scalars(select(Team).order_by(Team.name)).all()
     users = db.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.username)).all()
@@ -144,6 +148,10 @@ def case_detail(case_id: int) -> ResponseReturnValue:
         case=case,
         inbox=reporting.read_inbox(case, case_key),
         notes=service.read_notes(case, case_key),
+        proposals=ideas.proposals(case, case_key),
+        feed_records=feed.records(case, case_key),
+        status_label=str(STATUS_LABELS.get(CaseStatus(case.status), case.status)),
+        kind_label=str(KIND_LABELS.get(CaseKind(case.kind), case.kind)),
         links=service.links_of(db, case, set(case_keys.cases_visible_to(db, current_user))),
         grants=service.grants_view(db, case),
         moves=moves,
@@ -295,6 +303,7 @@ def assign(case_id: int) -> ResponseReturnValue:
         if team is None:
             abort(404)
         service.assign_team(db, case, case_key, team, current_user, now)
+        notifications.new_case(db, get_settings(), case, [team.id], local_today(now))
     if form.user_id.data:
         user = db.get(StaffUser, _int_or_none(form.user_id.data) or 0)
         if user is None:
@@ -318,7 +327,9 @@ def exclude(case_id: int) -> ResponseReturnValue:
         abort(404)
     if user.id == current_user.id:
         raise service.CaseError(_("you cannot exclude yourself; ask a colleague"))
-    service.exclude_member(db, case, case_key, user, form.reason.data or "", current_user, utcnow())
+    service.exclude_member(
+        db, case, case_key, user, form.reason.data or "", current_user, utcnow(), actor_private=current_private_key()
+    )
     return _back(case)
 
 

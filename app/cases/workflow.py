@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import record
 from app.cases.deadlines import add_months, local_today
-from app.models.cases import Case, CaseEntry, CaseOutcome, CaseStatus, EntryKind
+from app.cases.handover import take_over
+from app.models.cases import Case, CaseEntry, CaseKind, CaseOutcome, CaseStatus, EntryKind
 from app.models.staff import Role, StaffUser
 from app.reporting.service import new_entry
 from config import Settings
@@ -55,10 +56,22 @@ class Transition:
     roles: frozenset[Role]
     needs_outcome: bool = False
     needs_reasons: bool = False
+    # Empty: a shared transition. Otherwise it applies to these case kinds only, and a kind
+    # named by any transition has a workflow of its own and uses no shared one (an idea is
+    # never "acknowledged", a report never "adopted", though both start "received").
+    kinds: frozenset[str] = frozenset()
 
 
-def _t(source: S, target: S, *roles: R, outcome: bool = False, reasons: bool = False) -> Transition:
-    return Transition(source, target, frozenset(roles), needs_outcome=outcome, needs_reasons=reasons)
+def _t(
+    source: S, target: S, *roles: R, outcome: bool = False, reasons: bool = False, kinds: tuple[str, ...] = ()
+) -> Transition:
+    return Transition(
+        source, target, frozenset(roles), needs_outcome=outcome, needs_reasons=reasons, kinds=frozenset(kinds)
+    )
+
+
+IDEA = (CaseKind.IDEA.value,)
+RETALIATION = (CaseKind.RETALIATION.value,)
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -87,19 +100,47 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.ACTION_TAKEN, S.ESCALATED, R.SUPERVISOR, reasons=True),
     _t(S.ACCEPTED, S.CLOSED, R.INTAKE, R.SUPERVISOR),
     _t(S.ESCALATED, S.CLOSED, R.SUPERVISOR, reasons=True),
+    # Idea-contest proposals (issue 7), worked by the intake team the bridge seals them to.
+    # Taking one under review acknowledges it; either decision is the written answer to the
+    # proposer, so it needs reasons (encrypted with the status change, like every reason).
+    _t(S.RECEIVED, S.UNDER_REVIEW, R.INTAKE, R.SUPERVISOR, kinds=IDEA),
+    _t(S.UNDER_REVIEW, S.ADOPTED, R.INTAKE, R.SUPERVISOR, reasons=True, kinds=IDEA),
+    _t(S.UNDER_REVIEW, S.NOT_ADOPTED, R.INTAKE, R.SUPERVISOR, reasons=True, kinds=IDEA),
+    _t(S.ADOPTED, S.CLOSED, R.INTAKE, R.SUPERVISOR, kinds=IDEA),
+    _t(S.NOT_ADOPTED, S.CLOSED, R.INTAKE, R.SUPERVISOR, kinds=IDEA),
+    # Retaliation cases (issue 8), worked by the protection team they are sealed to. Taking one up
+    # (assessing) acknowledges it; closing needs written reasons (not retaliation, measure refused,
+    # monitoring over). app.protection.retaliation keeps the measure's dates and compliance checks.
+    _t(S.RECEIVED, S.ASSESSING, R.PROTECTION, R.SUPERVISOR, kinds=RETALIATION),
+    _t(S.ASSESSING, S.MEASURE_REQUESTED, R.PROTECTION, R.SUPERVISOR, kinds=RETALIATION),
+    _t(S.ASSESSING, S.CLOSED, R.PROTECTION, R.SUPERVISOR, reasons=True, kinds=RETALIATION),
+    _t(S.MEASURE_REQUESTED, S.MEASURE_DECIDED, R.PROTECTION, R.SUPERVISOR, reasons=True, kinds=RETALIATION),
+    _t(S.MEASURE_DECIDED, S.COMPLIANCE_MONITORING, R.PROTECTION, R.SUPERVISOR, kinds=RETALIATION),
+    _t(S.MEASURE_DECIDED, S.CLOSED, R.PROTECTION, R.SUPERVISOR, reasons=True, kinds=RETALIATION),
+    _t(S.COMPLIANCE_MONITORING, S.CLOSED, R.PROTECTION, R.SUPERVISOR, reasons=True, kinds=RETALIATION),
 )
+OWN_WORKFLOW_KINDS = frozenset(kind for t in TRANSITIONS for kind in t.kinds)
+# States in which a case has had its answer: no deadline runs any more.
+DECIDED = frozenset({S.RESOLVED.value, S.CLOSED.value, S.ADOPTED.value, S.NOT_ADOPTED.value})
 ALERT_AWAITING_DEPARTMENT = frozenset({S.RAISED.value, S.EXPLANATION_REQUESTED.value})
 
 
-def allowed_from(status: str, roles: frozenset[Role]) -> list[Transition]:
-    """The transitions these roles may make from ``status``."""
-    return [t for t in TRANSITIONS if t.source.value == status and t.roles & roles]
+def applies(t: Transition, kind: str | None) -> bool:
+    """Whether ``t`` is part of the workflow of case kind ``kind`` (None: of any kind)."""
+    if kind is None:
+        return True
+    return kind in t.kinds if kind in OWN_WORKFLOW_KINDS else not t.kinds
 
 
-def find(status: str, target: str) -> Transition | None:
-    """The transition from ``status`` to ``target``, if the table has one."""
+def allowed_from(status: str, roles: frozenset[Role], kind: str | None = None) -> list[Transition]:
+    """The transitions these roles may make from ``status`` (in the workflow of ``kind``)."""
+    return [t for t in TRANSITIONS if t.source.value == status and t.roles & roles and applies(t, kind)]
+
+
+def find(status: str, target: str, kind: str | None = None) -> Transition | None:
+    """The transition from ``status`` to ``target``, if the table has one (for ``kind``)."""
     for t in TRANSITIONS:
-        if t.source.value == status and t.target.value == target:
+        if t.source.value == status and t.target.value == target and applies(t, kind):
             return t
     return None
 
@@ -111,10 +152,16 @@ def refresh_deadlines(case: Case, settings: Settings) -> None:
         if case.status not in ALERT_AWAITING_DEPARTMENT:
             case.next_due_on = None
         return
+    if case.kind == CaseKind.RETALIATION.value:
+        # Acknowledgement, feedback, then the next compliance check of the protective measure.
+        from app.protection.retaliation import refresh_deadlines as refresh_retaliation
+
+        refresh_retaliation(case, settings)
+        return
     if case.acknowledged_at is not None and case.feedback_due_on is None:
         ack_day = local_today(case.acknowledged_at)
         case.feedback_due_on = add_months(ack_day, settings.per_kind("feedback_months", case.kind))
-    if case.status in (S.RESOLVED.value, S.CLOSED.value):
+    if case.status in DECIDED:
         case.next_due_on = None
     elif case.acknowledged_at is None:
         case.next_due_on = case.ack_due_on
@@ -146,16 +193,20 @@ def transition(
 ) -> CaseEntry:
     """Move a case to ``target`` if the table allows it for the actor's roles and the guard is met."""
     check_version(case, expected_version)
-    move = find(case.status, target)
+    move = find(case.status, target, case.kind)
     if move is None or not (move.roles & actor.role_set):
         raise NotAllowed(f"{case.status} -> {target}")
     if move.needs_outcome and outcome not in {o.value for o in CaseOutcome}:
         raise MissingField("outcome")
     if move.needs_reasons and not reasons.strip():
         raise MissingField("reasons")
+    if case.kind == CaseKind.RETALIATION.value:
+        from app.protection import retaliation
+
+        retaliation.before_transition(db, case, target, now)
     source = case.status
     case.status = move.target.value
-    if move.target == S.ACKNOWLEDGED:
+    if move.target == S.ACKNOWLEDGED or (move.target in (S.UNDER_REVIEW, S.ASSESSING) and case.acknowledged_at is None):
         case.acknowledged_at = now
     if move.needs_outcome:
         case.outcome = outcome
@@ -168,6 +219,10 @@ def transition(
         from app.cases.retention import set_retention
 
         set_retention(case, settings)
+    if case.kind == CaseKind.RETALIATION.value:
+        from app.protection import retaliation
+
+        retaliation.after_transition(db, case, source, now)  # before the deadlines: it adds compliance checks
     refresh_deadlines(case, settings)
     body = json.dumps(
         {"from": source, "to": case.status, "outcome": case.outcome, "reasons": reasons}, ensure_ascii=False
@@ -184,5 +239,6 @@ def transition(
         visible_to_reporter=False,
     )
     record(db, "case.transition", actor_user_id=actor.id, case_id=case.id, target=f"{source}->{case.status}", now=now)
+    take_over(db, case, actor, now, "transition")
     db.flush()  # the version check of the UPDATE happens here: a concurrent writer gets StaleDataError
     return entry

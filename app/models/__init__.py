@@ -1,6 +1,7 @@
 """All models, imported so that ``Base.metadata`` knows every table (Alembic autogenerate)."""
 
 from app.models.audit import ActorKind, AuditCheckpoint, AuditEvent
+from app.models.blob_store import BlobChunk, BlobObject
 from app.models.bridge import BridgeImport, BridgeRecord, BridgeSource, ImportStatus, QuarantinedRecord, SourceKind
 from app.models.cases import (
     AccessRequestStatus,
@@ -25,7 +26,18 @@ from app.models.cases import (
     ReportType,
 )
 from app.models.identity_disclosure import IdentityApproval, IdentityRelease
-from app.models.protection import AlertStatus, CheckIn, CheckInAnswer, PersonnelEvent, ProtectedPerson, RetaliationAlert
+from app.models.protection import (
+    AlertStatus,
+    CheckIn,
+    CheckInAnswer,
+    ComplianceCheck,
+    ComplianceResult,
+    PersonnelEvent,
+    ProtectedPerson,
+    RetaliationAlert,
+    RetaliationOrigin,
+    RetaliationRecord,
+)
 from app.models.queue_indexes import QUEUE_INDEXES  # noqa: F401  (extra indexes on case tables)
 from app.models.retention import RetentionRecord
 from app.models.staff import (
@@ -39,6 +51,7 @@ from app.models.staff import (
     TeamKind,
     TeamMembership,
 )
+from app.models.subjects import CaseSubject, SubjectKind
 from app.models.support import (
     Disbursement,
     SupportBudget,
@@ -46,6 +59,13 @@ from app.models.support import (
     SupportRequest,
     SupportStatus,
     SupportType,
+)
+from app.notifications.models import (
+    Delivery,
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+    OutboxStatus,
 )
 
 __all__ = [
@@ -55,6 +75,8 @@ __all__ = [
     "Attachment",
     "AuditCheckpoint",
     "AuditEvent",
+    "BlobChunk",
+    "BlobObject",
     "BridgeImport",
     "BridgeRecord",
     "BridgeSource",
@@ -68,9 +90,13 @@ __all__ = [
     "CaseLink",
     "CaseOutcome",
     "CaseStatus",
+    "CaseSubject",
     "Channel",
     "CheckIn",
     "CheckInAnswer",
+    "ComplianceCheck",
+    "ComplianceResult",
+    "Delivery",
     "Department",
     "Disbursement",
     "EntryKind",
@@ -81,12 +107,18 @@ __all__ = [
     "IdentityRelease",
     "ImportStatus",
     "LinkRelation",
+    "Notification",
+    "NotificationEvent",
+    "NotificationPreference",
+    "OutboxStatus",
     "PersonnelEvent",
     "ProtectedPerson",
     "QuarantinedRecord",
     "RecoveryKey",
     "ReportType",
     "RetaliationAlert",
+    "RetaliationOrigin",
+    "RetaliationRecord",
     "RetentionRecord",
     "Role",
     "SessionStage",
@@ -94,6 +126,7 @@ __all__ = [
     "StaffRole",
     "StaffSession",
     "StaffUser",
+    "SubjectKind",
     "SupportBudget",
     "SupportReceipt",
     "SupportRequest",

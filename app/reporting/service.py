@@ -33,6 +33,8 @@ from app.models.cases import (
     IdentityRecord,
 )
 from app.models.staff import RecoveryKey, Team, TeamKind
+from app.notifications import service as notifications
+from app.protection import answer_keys
 from app.reporting.errors import NotReady, WrongReceipt
 from app.staff import keyring
 from config import Settings
@@ -133,6 +135,17 @@ def _teams_of_kind(db: Session, kind: TeamKind) -> list[Team]:
     return list(db.scalars(select(Team).where(Team.kind == kind.value).order_by(Team.id)))
 
 
+def _locked_teams_of_kind(db: Session, kind: TeamKind) -> list[Team]:
+    """The teams of a kind, each locked before its key is sealed to, so a concurrent re-key waits for this.
+
+    Why: see :func:`app.protection.answer_keys.lock_team`; without it a
+    grant or identity key sealed here while the team is re-keyed stays under
+    the dead key. Locked in id order, so two submissions never deadlock.
+    """
+    teams = [answer_keys.lock_team(db, team.id) for team in _teams_of_kind(db, kind)]
+    return [team for team in teams if team is not None]
+
+
 def _recovery(db: Session) -> RecoveryKey:
     key = db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True)).limit(1)).first()
     if key is None:
@@ -190,7 +203,7 @@ def submit_report(
     the reporter's receipt key; the identity, if given, goes under its own key
     sealed to the protection team and recovery only.
     """
-    intake = _teams_of_kind(db, TeamKind.INTAKE)
+    intake = _locked_teams_of_kind(db, TeamKind.INTAKE)
     protection = _teams_of_kind(db, TeamKind.PROTECTION)
     if not intake or (not identity.is_empty() and not protection):
         raise NotReady("intake or protection team missing")
@@ -227,7 +240,7 @@ def submit_report(
 
     if not identity.is_empty():
         identity_key = aead.generate_key()
-        custodians = protection[0]
+        custodians = answer_keys.lock_team(db, protection[0].id) or protection[0]
         context = keyring.identity_key_context(case.id)
         case.identity = IdentityRecord(
             fields_ct=FieldCipher(identity_key, str(case.id)).encrypt(
@@ -241,6 +254,7 @@ def submit_report(
     db.flush()
     # Audited like any security-relevant act, dated to the day (the audit service drops the time).
     record(db, "report.submitted", actor_kind=ActorKind.REPORTER, case_id=case.id)
+    notifications.new_case(db, settings, case, [team.id for team in intake], today, reporter_action=True)
     return Submitted(receipt=code, public_ref=case.public_ref, case_id=case.id)
 
 

@@ -25,6 +25,9 @@ from app.cases.deadlines import local_today
 from app.cases.keys import new_case_key
 from app.db import get_session, utcnow
 from app.models.cases import Case
+from app.notifications import service as notifications
+from app.protection.inbox import for_inbox as protection_for_inbox
+from app.protection.persons import protect_on_submission
 from app.reporting import abuse, service
 from app.reporting import session as reporter_session
 from app.reporting.errors import NotReady, SessionEnded, WrongReceipt
@@ -165,6 +168,17 @@ def report() -> ResponseReturnValue:
         files = _stored_files(sink, storages)
         submitted = service.submit_report(
             db, settings, get_secrets().receipt_salt, data, identity, files, case_key, local_today(utcnow())
+        )
+        # A public officer who gave their employee number is protected from now on (issue 8): the
+        # number becomes a blind index here, in the same transaction, and is kept nowhere in plaintext.
+        protect_on_submission(
+            db,
+            settings,
+            get_secrets().protection_key,
+            submitted.case_id,
+            data.public_officer,
+            identity.employee_number,
+            utcnow(),
         )
         db.commit()
     except NotReady:
@@ -310,6 +324,7 @@ def inbox() -> ResponseReturnValue:
                     local_today(utcnow()),
                     answers_question=answers,
                 )
+                notifications.reporter_replied(db, settings, case, local_today(utcnow()))
                 db.commit()
             except BaseException:
                 db.rollback()
@@ -321,7 +336,14 @@ def inbox() -> ResponseReturnValue:
     view = service.read_inbox(case, case_key)
     words = str(STATUS_WORDS.get(view.status, _l("Being handled.")))
     resp = Response(
-        render_template("reporter/inbox.html", inbox=view, status_words=words, form=form, max_files=settings.max_files),
+        render_template(
+            "reporter/inbox.html",
+            inbox=view,
+            status_words=words,
+            form=form,
+            max_files=settings.max_files,
+            protection=protection_for_inbox(db, case),
+        ),
         status=status,
     )
     return _with_session(resp, session)

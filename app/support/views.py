@@ -20,10 +20,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.audit import record
 from app.authz import staff_required
+from app.cases.deadlines import local_today
 from app.cases.views import CASE_ROLES, _open
 from app.db import get_session, utcnow
 from app.models.staff import Role
 from app.models.support import Disbursement, SupportRequest
+from app.notifications import service as notifications
 from app.reporting.views import _stored_files
 from app.runtime import get_blobs, get_settings
 from app.support import service
@@ -184,6 +186,7 @@ def decide(case_id: int, request_id: int) -> ResponseReturnValue:
         expected_version=_version(form.version.data),
         now=utcnow(),
     )
+    notifications.support_decided(get_session(), get_settings(), req, local_today(utcnow()))
     return _panel(case_id)
 
 

@@ -20,6 +20,7 @@ def test_public_endpoints_are_exactly_the_expected_ones(app):
         "static",
         "web.index",
         "web.healthz",
+        "api_docs.openapi",
         "web.set_language",
         "staff_auth.login",
         "staff_auth.code",
@@ -38,6 +39,8 @@ def test_reporter_routes_send_anyone_without_an_inbox_session_to_the_receipt_pag
         "reporting.inbox",
         "reporting.download",
         "reporter_support.support",
+        "reporter_protection.check_ins",
+        "reporter_protection.report_retaliation",
     }
     for rule in reporter_routes:
         r = client.get(re.sub(r"<int:\w+>", "1", rule.rule))

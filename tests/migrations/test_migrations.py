@@ -220,3 +220,118 @@ def test_0009_lets_cases_take_the_idea_and_retaliation_states_and_refuses_going_
     with pytest.raises(RuntimeError, match="5 case"):
         schema.downgrade(empty_db, "0008")
     assert schema.current(empty_db) == "0009"
+
+
+def _execute(url: str, *statements: tuple[str, dict[str, object]]) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql, params in statements:
+                conn.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def _insert_staff_user(url: str) -> None:
+    _execute(
+        url,
+        (
+            "INSERT INTO staff_users (id, username, display_name, locale, is_active, public_key,"
+            " wrapped_private_key_ct, failed_logins, password_changed_at, created_at)"
+            " VALUES (1, 'kim', 'Kim', 'ko', :t, :k, :k, 0, :now, :now)",
+            {"t": True, "k": b"k", "now": dt.datetime(2026, 3, 2, tzinfo=dt.UTC)},
+        ),
+    )
+
+
+def _case_id(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT MIN(id) FROM cases")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_0011_refuses_going_back_while_notifications_or_preferences_exist(empty_db: str) -> None:
+    schema.upgrade(empty_db, "0011")
+    _insert_staff_user(empty_db)
+    _insert_case_in_state(empty_db, "under_review")
+    _execute(
+        empty_db,
+        (
+            "INSERT INTO notification_preferences (user_id, event, delivery) VALUES (1, 'new_case', 'immediate')",
+            {},
+        ),
+        (
+            "INSERT INTO notifications (user_id, event, case_id, delivery, status, created_on, attempts)"
+            " VALUES (1, 'new_case', :case, 'immediate', 'pending', '2026-03-02', 0)",
+            {"case": _case_id(empty_db)},
+        ),
+    )
+    with pytest.raises(RuntimeError, match="2 notification"):
+        schema.downgrade(empty_db, "0010")
+    assert schema.current(empty_db) == "0011"
+
+
+def test_0012_refuses_going_back_while_staff_named_case_subjects_exist(empty_db: str) -> None:
+    schema.upgrade(empty_db, "0012")
+    _insert_case_in_state(empty_db, "under_review")
+    _execute(
+        empty_db,
+        (
+            "INSERT INTO case_subjects (case_id, kind, blind_index, value_ct, created_at)"
+            " VALUES (:case, 'official', :index, :ct, :now)",
+            {
+                "case": _case_id(empty_db),
+                "index": b"i" * 32,
+                "ct": b"ct",
+                "now": dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+            },
+        ),
+    )
+    with pytest.raises(RuntimeError, match="1 case subject"):
+        schema.downgrade(empty_db, "0011")
+    assert schema.current(empty_db) == "0012"
+    assert "case_subjects" in _tables(empty_db)
+
+
+def test_0013_refuses_going_back_while_attachments_are_stored_in_the_database(empty_db: str) -> None:
+    schema.upgrade(empty_db, "0013")
+    _execute(
+        empty_db,
+        ("INSERT INTO blob_objects (key, committed, started_on) VALUES ('b1', :t, '2026-03-02')", {"t": True}),
+        ("INSERT INTO blob_chunks (blob_key, seq, data) VALUES ('b1', 0, :d)", {"d": b"ciphertext"}),
+    )
+    with pytest.raises(RuntimeError, match="1 blob"):
+        schema.downgrade(empty_db, "0012")
+    assert schema.current(empty_db) == "0013"
+    assert {"blob_objects", "blob_chunks"} <= _tables(empty_db)
+
+
+def test_0015_erases_the_unkeyed_record_hashes_and_renames_the_column_to_data_mac(empty_db: str) -> None:
+    schema.upgrade(empty_db, "0014")
+    now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    _execute(
+        empty_db,
+        (
+            "INSERT INTO bridge_sources (id, name, kind, adapter, active, created_at)"
+            " VALUES (1, 'training', 'training', 'training', :t, :now)",
+            {"t": True, "now": now},
+        ),
+        (
+            "INSERT INTO bridge_records (source_id, external_id, data_sha256, payload_ct, received_at)"
+            " VALUES (1, 'EDU-1', :digest, :ct, :now)",
+            {"digest": b"d" * 32, "ct": b"ct", "now": now},
+        ),
+    )
+    schema.upgrade(empty_db, "0015")
+    engine = make_engine(empty_db)
+    try:
+        with engine.connect() as conn:
+            # The old value was the leak (a dictionary of names matched it); the importer re-keys on replay.
+            assert conn.execute(sa.text("SELECT external_id, data_mac FROM bridge_records")).all() == [("EDU-1", None)]
+    finally:
+        engine.dispose()
+    schema.downgrade(empty_db, "0014")
+    assert schema.current(empty_db) == "0014"

@@ -1,6 +1,6 @@
 """The transition table: every state reachable, every path to closed guarded, roles as designed."""
 
-from app.cases.workflow import TRANSITIONS, allowed_from, find
+from app.cases.workflow import TRANSITIONS, allowed_from, applies, find
 from app.models.cases import CaseStatus as S
 from app.models.staff import Role as R
 
@@ -10,12 +10,12 @@ REPORT_STATES = {S.RECEIVED, S.ACKNOWLEDGED, S.TRIAGE, S.INVESTIGATING, S.LEGAL_
 ALERT_STATES = {S.RAISED, S.EXPLANATION_REQUESTED, S.EXPLAINED, S.ACTION_TAKEN, S.ACCEPTED, S.ESCALATED, S.CLOSED}
 
 
-def _reachable(start):
+def _reachable(start, kind=None):
     reached, frontier = {start}, [start]
     while frontier:
         state = frontier.pop()
         for t in TRANSITIONS:
-            if t.source == state and t.target not in reached:
+            if t.source == state and t.target not in reached and applies(t, kind):
                 reached.add(t.target)
                 frontier.append(t.target)
     return reached
@@ -29,7 +29,7 @@ def test_every_alert_state_is_reachable_from_raised_and_answers_need_a_written_r
 
 
 def test_every_report_state_is_reachable_from_received_and_closed_is_final():
-    assert _reachable(S.RECEIVED) == REPORT_STATES
+    assert _reachable(S.RECEIVED, "report") == REPORT_STATES
     assert not [t for t in TRANSITIONS if t.source == S.CLOSED]
 
 
@@ -43,7 +43,10 @@ def test_only_intake_or_a_supervisor_acknowledges_and_only_a_supervisor_closes()
     assert find("received", "acknowledged").roles == {R.INTAKE, R.SUPERVISOR}
     assert find("resolved", "closed").roles == {R.SUPERVISOR}
     assert allowed_from("received", frozenset({R.INVESTIGATOR})) == []
-    assert allowed_from("received", frozenset({R.ADMIN, R.PROTECTION, R.LEGAL})) == []
+    assert allowed_from("received", frozenset({R.ADMIN, R.PROTECTION, R.LEGAL}), "report") == []
+    # A retaliation case is the protection team's to take up (issue 8), and only theirs and a supervisor's.
+    assert [t.target for t in allowed_from("received", frozenset({R.PROTECTION}), "retaliation")] == [S.ASSESSING]
+    assert allowed_from("received", frozenset({R.INTAKE, R.INVESTIGATOR}), "retaliation") == []
 
 
 def test_no_state_can_be_skipped():
