@@ -116,7 +116,11 @@ class LocalBlobStore:
         holds the exact time, which object storage does not expose.
         """
         path = self._path(key)
-        os.replace(path.with_suffix(".part"), path)
+        part = path.with_suffix(".part")
+        # A link, not a rename: it fails (FileExistsError) on an existing blob instead of
+        # replacing it, so no write (a restore, a key collision) can overwrite a committed file.
+        os.link(part, path)
+        os.unlink(part)
         midnight = int(time.time()) // 86400 * 86400
         os.utime(path, (midnight, midnight))
         os.utime(path.parent, (midnight, midnight))

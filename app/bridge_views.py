@@ -54,7 +54,10 @@ def init_feed_limit(app: Flask, settings: Settings) -> None:
 
 def _signed_key(source_name: str, timestamp: str, signature: str, body: bytes) -> bool:
     settings = get_settings()
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > settings.bridge_replay_seconds:
+    # ASCII digits only and short: "²".isdigit() is true and int() of it raises (a 500, not the uniform 401).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if abs(time.time() - int(timestamp)) > settings.bridge_replay_seconds:
         return False
     source = get_session().scalar(
         select(BridgeSource).where(BridgeSource.name == source_name, BridgeSource.active.is_(True))

@@ -292,7 +292,10 @@ def _restore_records(
 
 
 def _restore_blob(store: BlobStore, reader: ArchiveReader, key: str, written_blobs: list[str]) -> None:
-    sink = store.open_write(key)  # refuses a malformed key, and (locally) an existing one
+    try:
+        sink = store.open_write(key)  # refuses a malformed key, and an existing one (rows; local .part)
+    except (FileExistsError, sa.exc.IntegrityError):
+        raise TargetNotEmpty(f"blob {key} is already in the blob store; restore only into an empty one") from None
     try:
         while True:
             tag, payload = reader.next()
@@ -302,8 +305,11 @@ def _restore_blob(store: BlobStore, reader: ArchiveReader, key: str, written_blo
                 raise DamagedBackup("a blob in the backup is cut short")
             sink.write(payload)
         sink.close()
-        store.commit(key)
-        written_blobs.append(key)
+        try:
+            store.commit(key)  # never replaces a committed blob (local: a link, not a rename)
+        except FileExistsError:
+            raise TargetNotEmpty(f"blob {key} is already in the blob store; restore only into an empty one") from None
+        written_blobs.append(key)  # only blobs this restore created are removed if it fails
     except BaseException:
         if not sink.closed:
             sink.close()

@@ -83,7 +83,7 @@ def _number(cell: Cell) -> int:
 
 def _safe(text: str) -> str:
     # Threat: a spreadsheet running a label that starts like a formula (labels come from admins and feeds).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def percent(bp: int | None) -> str:

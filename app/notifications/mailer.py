@@ -203,10 +203,14 @@ def deliver(
         if not keep or user is None:
             db.commit()
             continue
-        message = compose(settings, user, [line for _row, line in keep], digest=delivery == Delivery.DIGEST, day=today)
         try:
+            # Composed inside the try: an address the mail library refuses (a line break) fails
+            # this person's mail only, never the rest of the run.
+            message = compose(
+                settings, user, [line for _row, line in keep], digest=delivery == Delivery.DIGEST, day=today
+            )
             transport.send(message)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
             # The reason is the server's, never the mail's content; logged by class name and user id only.
             log.warning("notification mail to user %s failed: %s", user_id, type(exc).__name__)
             for row, _line in keep:

@@ -43,3 +43,7 @@ class UnknownUser(StaffError):
 
 class UnknownTeam(StaffError):
     """No such team."""
+
+
+class InvalidEmail(StaffError):
+    """Not one plain e-mail address (a list, a line break or no domain)."""

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models.staff import Role
+from app.staff.service import EMAIL_WHOLE
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -82,7 +83,14 @@ class UserCreateForm(FlaskForm):
         ],
     )
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail (for notifications)"), validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail (for notifications)"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(EMAIL_WHOLE, message=_l("Give one e-mail address, like name@city.example.")),
+        ],
+    )
     password = PasswordField(
         _l("Initial password"),
         validators=[DataRequired(), Length(min=12, max=256)],
@@ -99,7 +107,14 @@ class UserCreateForm(FlaskForm):
 
 class UserEditForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail (for notifications)"), validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail (for notifications)"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(EMAIL_WHOLE, message=_l("Give one e-mail address, like name@city.example.")),
+        ],
+    )
     roles = MultiCheckboxField(_l("Roles"), choices=[])
     active = BooleanField(_l("Account active"))
     submit = SubmitField(_l("Save"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from app.staff.errors import (
     AccountLocked,
     DuplicateUser,
     InvalidCredentials,
+    InvalidEmail,
     InvalidTotp,
     UnknownUser,
     WeakPassword,
@@ -28,6 +30,11 @@ from config import Settings
 from crypto import generate_keypair, open_sealed, passwords, seal
 from crypto.errors import CryptoError
 
+# One plain address: no spaces or line breaks (a header injection), no commas or angle brackets
+# (a second recipient), a dotted domain. The mail library would refuse a CR/LF anyway, but at
+# sending time, for every mail of the run after it.
+EMAIL_PATTERN = re.compile(r"[^@\s,;<>\"()\[\]\\]{1,64}@[^@\s,;<>\"()\[\]\\]+\.[^@\s,;<>\"()\[\]\\.]+")
+EMAIL_WHOLE = re.compile(rf"(?:{EMAIL_PATTERN.pattern})\Z")  # for WTForms' Regexp, which only anchors the start
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
@@ -55,6 +62,16 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+def check_email(email: str | None) -> str | None:
+    """The address trimmed, None when empty; :class:`InvalidEmail` unless it is one plain address."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 200 or not EMAIL_PATTERN.fullmatch(email):
+        raise InvalidEmail("give one e-mail address, like name@city.example")
+    return email
+
+
 def create_user(
     session: Session,
     settings: Settings,
@@ -74,6 +91,7 @@ def create_user(
     name = normalise_username(username)
     if not name or len(name) > 100:
         raise InvalidCredentials("username must be 1 to 100 characters")
+    email = check_email(email)
     check_password_rules(password, name)
     if session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.username == name)):
         raise DuplicateUser(name)
