@@ -18,6 +18,7 @@ from app.db import get_session
 from app.models.audit import ActorKind, AuditEvent
 from app.models.staff import Role
 from app.runtime import get_secrets
+from app.web.params import small_int
 from crypto.signing import signing_key_from_private
 
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
@@ -43,8 +44,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return small_int(request.args.get(name, ""))
 
 
 @bp.route("/")

@@ -33,6 +33,7 @@ from app.db import get_session
 from app.extensions import csrf
 from app.models.bridge import BridgeSource
 from app.runtime import get_secrets, get_settings
+from app.web.params import small_int
 from config import Settings
 from crypto.errors import CryptoError
 from monitoring_bridge import keyring
@@ -54,10 +55,8 @@ def init_feed_limit(app: Flask, settings: Settings) -> None:
 
 def _signed_key(source_name: str, timestamp: str, signature: str, body: bytes) -> bool:
     settings = get_settings()
-    # ASCII digits only and short: "²".isdigit() is true and int() of it raises (a 500, not the uniform 401).
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        return False
-    if abs(time.time() - int(timestamp)) > settings.bridge_replay_seconds:
+    sent_at = small_int(timestamp, 12)  # unix seconds; "²" or 5,000 digits get the uniform 401, not a 500
+    if sent_at is None or abs(time.time() - sent_at) > settings.bridge_replay_seconds:
         return False
     source = get_session().scalar(
         select(BridgeSource).where(BridgeSource.name == source_name, BridgeSource.active.is_(True))

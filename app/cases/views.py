@@ -44,6 +44,7 @@ from app.reporting import service as reporting
 from app.reporting.views import file_download
 from app.runtime import get_settings
 from app.staff.current import current_private_key
+from app.web.params import form_version, small_int
 
 bp = Blueprint("staff_cases", __name__, url_prefix="/staff/cases")
 CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
@@ -64,15 +65,6 @@ def _open(case_id: int) -> tuple[Case, bytes]:
 
 def _back(case: Case) -> ResponseReturnValue:
     return redirect(url_for("staff_cases.case_detail", case_id=case.id))
-
-
-def _form_version(raw: str | None) -> int:
-    """The version the form was shown with; a form without one is treated as stale (never matches)."""
-    return int(raw) if raw and raw.isdigit() else -1
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
 
 
 def case_action(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -193,7 +185,7 @@ def transition(case_id: int) -> ResponseReturnValue:
         case_key,
         current_user,
         form.target.data or "",
-        expected_version=_form_version(form.version.data),
+        expected_version=form_version(form.version.data),
         now=utcnow(),
         outcome=form.outcome.data or None,
         reasons=form.reasons.data or "",
@@ -249,7 +241,7 @@ def severity(case_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise service.CaseError(_("severity is 0 to 5"))
     service.set_severity(
-        get_session(), case, current_user, int(form.severity.data or 0), _form_version(form.version.data), utcnow()
+        get_session(), case, current_user, int(form.severity.data or 0), form_version(form.version.data), utcnow()
     )
     return _back(case)
 
@@ -299,13 +291,13 @@ def assign(case_id: int) -> ResponseReturnValue:
         abort(400)
     db, now = get_session(), utcnow()
     if form.team_id.data:
-        team = db.get(Team, _int_or_none(form.team_id.data) or 0)
+        team = db.get(Team, small_int(form.team_id.data) or 0)
         if team is None:
             abort(404)
         service.assign_team(db, case, case_key, team, current_user, now)
         notifications.new_case(db, get_settings(), case, [team.id], local_today(now))
     if form.user_id.data:
-        user = db.get(StaffUser, _int_or_none(form.user_id.data) or 0)
+        user = db.get(StaffUser, small_int(form.user_id.data) or 0)
         if user is None:
             abort(404)
         service.assign_user(db, case, case_key, user, current_user, now)
@@ -322,7 +314,7 @@ def exclude(case_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     db = get_session()
-    user = db.get(StaffUser, _int_or_none(form.user_id.data) or 0)
+    user = db.get(StaffUser, small_int(form.user_id.data) or 0)
     if user is None:
         abort(404)
     if user.id == current_user.id:

@@ -23,6 +23,7 @@ from app.dashboards.service import DashboardError, Scope
 from app.db import get_session, utcnow
 from app.models.staff import Role, Team, TeamKind
 from app.runtime import get_settings
+from app.web.params import small_int
 
 bp = Blueprint("dashboards", __name__, url_prefix="/staff/dashboards")
 TEAM_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
@@ -78,9 +79,10 @@ def _int(raw: str | None, malformed: int) -> int | None:
     """
     if not raw:
         return None
-    if len(raw) > MAX_ID_DIGITS or not raw.isascii() or not raw.isdigit():
+    number = small_int(raw, MAX_ID_DIGITS)
+    if number is None:
         abort(malformed)
-    return int(raw)
+    return number
 
 
 @bp.route("/")

@@ -22,13 +22,9 @@ from app.reporting.errors import NotReady
 from app.reporting.views import ReporterCase, _with_session, open_reporter_case
 from app.runtime import get_settings
 from app.uploads import accepts_uploads
+from app.web.params import small_int
 
 bp = Blueprint("reporter_protection", __name__, url_prefix="/receipt")
-
-
-def _is_id(raw: str) -> bool:
-    """Up to nine ASCII digits: ``str.isdigit`` alone lets "²" or a 30-digit number through to a 500."""
-    return 0 < len(raw) <= 9 and raw.isascii() and raw.isdigit()
 
 
 @bp.route("/check-ins", methods=["GET", "POST"])
@@ -43,12 +39,13 @@ def check_ins() -> ResponseReturnValue:
     form = CheckInForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit() and _is_id(form.check_in.data or ""):
+        check_in = small_int(form.check_in.data)
+        if form.validate_on_submit() and check_in is not None:
             given = checkins.Answer(
                 answer=form.answer.data or "", kinds=tuple(form.kinds.data or ()), text=form.text.data or ""
             )
             try:
-                checkins.answer(db, opened.case, int(form.check_in.data or 0), given, local_today(utcnow()))
+                checkins.answer(db, opened.case, check_in, given, local_today(utcnow()))
                 db.commit()
             except ProtectionError as exc:
                 db.rollback()

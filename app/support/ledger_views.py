@@ -18,15 +18,15 @@ from app.models.staff import Role
 from app.support import service
 from app.support.errors import SupportError
 from app.support.forms import TYPE_LABELS, BudgetForm, ExportForm
+from app.web.params import small_int
 
 bp = Blueprint("ledger", __name__, url_prefix="/staff/ledger")
 MONEY_ROLES = (Role.LEGAL, Role.SUPERVISOR)
 
 
 def _year() -> int:
-    raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() else local_today(utcnow()).year
-    return year if 2000 <= year <= 2200 else local_today(utcnow()).year
+    year = small_int(request.args.get("year", ""), 4)
+    return year if year is not None and 2000 <= year <= 2200 else local_today(utcnow()).year
 
 
 @bp.route("/")

@@ -32,6 +32,7 @@ from app.support import service
 from app.support.errors import ChangedMeanwhile, InvalidInput, SupportError
 from app.support.forms import TYPE_LABELS, DecisionForm, PaymentForm, ReversalForm, StaffRequestForm, VersionForm
 from app.uploads import UploadSink, accepts_uploads, expect_uploads, files_from
+from app.web.params import form_version
 
 bp = Blueprint("support", __name__, url_prefix="/staff/cases/<int:case_id>/support")
 MONEY_ROLES = (Role.LEGAL, Role.SUPERVISOR)
@@ -39,11 +40,6 @@ MONEY_ROLES = (Role.LEGAL, Role.SUPERVISOR)
 
 def _panel(case_id: int) -> WerkzeugResponse:
     return redirect(url_for("support.panel", case_id=case_id))
-
-
-def _version(raw: str | None) -> int:
-    """The version the form was shown with; a form without one is treated as stale (never matches)."""
-    return int(raw) if raw and raw.isdigit() else -1
 
 
 def support_action(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -161,7 +157,7 @@ def review(case_id: int, request_id: int) -> ResponseReturnValue:
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
-    service.start_review(get_session(), req, current_user, _version(form.version.data), utcnow())
+    service.start_review(get_session(), req, current_user, form_version(form.version.data), utcnow())
     return _panel(case_id)
 
 
@@ -183,7 +179,7 @@ def decide(case_id: int, request_id: int) -> ResponseReturnValue:
         approve=form.decision.data == "approve",
         amount=form.amount.data,
         reasons=form.reasons.data or "",
-        expected_version=_version(form.version.data),
+        expected_version=form_version(form.version.data),
         now=utcnow(),
     )
     notifications.support_decided(get_session(), get_settings(), req, local_today(utcnow()))
@@ -199,7 +195,7 @@ def confirm(case_id: int, request_id: int) -> ResponseReturnValue:
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
-    service.confirm(get_session(), get_settings(), req, current_user, _version(form.version.data), utcnow())
+    service.confirm(get_session(), get_settings(), req, current_user, form_version(form.version.data), utcnow())
     return _panel(case_id)
 
 
@@ -220,7 +216,7 @@ def pay(case_id: int, request_id: int) -> ResponseReturnValue:
         amount=form.amount.data,
         paid_on=form.paid_on.data,
         payment_ref=form.payment_ref.data or "",
-        expected_version=_version(form.version.data),
+        expected_version=form_version(form.version.data),
         now=utcnow(),
     )
     flash(_("The payment was recorded."), "info")
@@ -260,5 +256,5 @@ def close(case_id: int, request_id: int) -> ResponseReturnValue:
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
-    service.close(get_session(), req, current_user, _version(form.version.data), utcnow())
+    service.close(get_session(), req, current_user, form_version(form.version.data), utcnow())
     return _panel(case_id)

@@ -1,0 +1,24 @@
+"""Numbers from request parameters and form fields, parsed one way everywhere.
+
+``str.isdigit`` alone accepts "²" and other Unicode digits that ``int``
+refuses, and a 5,000-digit string that ``int`` refuses too (or a database
+driver overflows on): each was a 500 somewhere. Only short ASCII digit
+strings become numbers here; everything else is "no number".
+"""
+
+from __future__ import annotations
+
+MAX_DIGITS = 9  # ids, versions and years fit; longer input never reaches int()
+
+
+def small_int(raw: str | None, max_digits: int = MAX_DIGITS) -> int | None:
+    """``raw`` as a number when it is 1 to ``max_digits`` ASCII digits, else None."""
+    if not raw or len(raw) > max_digits or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def form_version(raw: str | None) -> int:
+    """The version a form was shown with; a form without one is stale (-1 never matches a row)."""
+    version = small_int(raw)
+    return -1 if version is None else version
