@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     init_blob_errors(app)
+    from app.web.params import refuse_nul_bytes
+
+    app.before_request(refuse_nul_bytes)
 
     from app.web import init_web
 

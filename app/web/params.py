@@ -8,6 +8,8 @@ strings become numbers here; everything else is "no number".
 
 from __future__ import annotations
 
+from flask import abort, request
+
 MAX_DIGITS = 9  # ids, versions and years fit; longer input never reaches int()
 
 
@@ -22,3 +24,19 @@ def form_version(raw: str | None) -> int:
     """The version a form was shown with; a form without one is stale (-1 never matches a row)."""
     version = small_int(raw)
     return -1 if version is None else version
+
+
+def refuse_nul_bytes() -> None:
+    """Answer 400 to a query string or urlencoded form carrying a NUL character.
+
+    No honest form sends one, and PostgreSQL cannot hold it in a text column,
+    so a NUL in a username or a name reached the database as a driver error
+    (a 500) there and as stored junk on SQLite. Registered as a
+    ``before_request`` hook; multipart bodies are left to the upload path,
+    which must not be read before the view decides where files go.
+    """
+    values = list(request.args.values())
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values += request.form.values()
+    if any("\x00" in value for value in values):
+        abort(400)
