@@ -65,6 +65,9 @@ def test_the_language_switch_never_redirects_off_the_site(client, target):
     by_form = client.post("/language", data={"csrf_token": token, "lang": "en", "next": target})
     by_query = client.post("/language", query_string={"next": target}, data={"csrf_token": token, "lang": "ko"})
     for r in (by_form, by_query):
+        if "\x00" in target:
+            assert r.status_code == 400  # refused before any view (app.web.params.refuse_nul_bytes)
+            continue
         assert r.status_code == 303
         assert _is_local(r.location), (target, r.location)
 
