@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -18,6 +17,7 @@ from app.db import get_session
 from app.models.audit import ActorKind, AuditEvent
 from app.models.staff import Role
 from app.runtime import get_secrets
+from app.web.i18n import lazy_gettext as _l
 from app.web.params import small_int
 from crypto.signing import signing_key_from_private
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
@@ -20,6 +19,7 @@ from app.cases.forms import ButtonForm
 from app.db import get_session, utcnow
 from app.models.staff import Role
 from app.runtime import get_secrets, get_settings
+from app.web.i18n import gettext as _
 from monitoring_bridge.errors import BridgeError
 
 bp = Blueprint("bridge_quarantine", __name__, url_prefix="/staff/bridge/quarantine")

@@ -11,8 +11,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -28,6 +26,8 @@ from app.models.staff import Role
 from app.models.subjects import SubjectKind
 from app.runtime import get_secrets
 from app.staff.current import current_private_key
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 from monitoring_bridge import subjects
 
 bp = Blueprint("case_subjects", __name__, url_prefix="/staff/cases/<int:case_id>/subjects")

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from app.models.cases import Case, CaseKind, EntryKind
 from app.reporting.service import case_cipher, entry_purpose
+from app.web.i18n import lazy_gettext as _l
 
 FEED_KINDS = frozenset({CaseKind.ALERT.value, CaseKind.SUPPORTER.value, CaseKind.TRAINING.value})
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.models.cases import CaseOutcome, LinkRelation
+from app.web.i18n import lazy_gettext as _l
 
 OUTCOME_LABELS = {
     CaseOutcome.SUBSTANTIATED: _l("Substantiated"),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
@@ -26,6 +24,8 @@ from app.models.staff import Role
 from app.notifications import service as notifications
 from app.runtime import get_settings
 from app.staff.current import current_private_key
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 
 bp = Blueprint("case_identity", __name__, url_prefix="/staff/cases/<int:case_id>/identity")
 PAGE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)

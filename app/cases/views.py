@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,6 +43,7 @@ from app.reporting import service as reporting
 from app.reporting.views import file_download
 from app.runtime import get_settings
 from app.staff.current import current_private_key
+from app.web.i18n import gettext as _
 from app.web.params import form_version, small_int
 
 bp = Blueprint("staff_cases", __name__, url_prefix="/staff/cases")

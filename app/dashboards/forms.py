@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField
 from wtforms.validators import AnyOf, InputRequired, NumberRange, Optional
 
 from app.dashboards.panels import PANEL_IDS
+from app.web.i18n import lazy_gettext as _l
 
 
 class FilterForm(FlaskForm):

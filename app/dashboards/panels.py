@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +23,8 @@ from app.models.cases import Department
 from app.models.protection import CheckInAnswer
 from app.reporting.forms import CATEGORY_LABELS
 from app.support.forms import TYPE_LABELS
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 
 Cell = int | str
 

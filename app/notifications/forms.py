@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from app.notifications.models import Delivery, NotificationEvent
+from app.web.i18n import lazy_gettext as _l
 
 EVENT_LABELS: dict[NotificationEvent, Any] = {
     NotificationEvent.NEW_CASE: _l("A new case arrives in my team's queue"),

@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from app.models.cases import Case
 from app.models.staff import StaffUser
 from app.notifications.models import Delivery, Notification, NotificationEvent, OutboxStatus
 from app.notifications.service import may_hear
+from app.web.i18n import gettext as _
 from config import Settings
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.authz import staff_required
@@ -13,6 +12,7 @@ from app.notifications import service
 from app.notifications.forms import EVENT_LABELS, preferences_form
 from app.notifications.models import NotificationEvent
 from app.runtime import get_settings
+from app.web.i18n import gettext as _
 
 bp = Blueprint("notifications", __name__, url_prefix="/staff/notifications")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -10,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.protection.checkins import MAX_TEXT, TREATMENT_KINDS
 from app.protection.retaliation import MEASURE_TYPES
+from app.web.i18n import lazy_gettext as _l
 
 TREATMENT_LABELS = {
     "transfer": _l("Transfer to another post"),

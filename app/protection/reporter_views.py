@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from app.authz import reporter
 from app.cases.deadlines import local_today
@@ -22,6 +21,7 @@ from app.reporting.errors import NotReady
 from app.reporting.views import ReporterCase, _with_session, open_reporter_case
 from app.runtime import get_settings
 from app.uploads import accepts_uploads
+from app.web.i18n import gettext as _
 from app.web.params import small_int
 
 bp = Blueprint("reporter_protection", __name__, url_prefix="/receipt")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -37,6 +36,7 @@ from app.protection.forms import (
 from app.reporting.errors import NotReady
 from app.runtime import get_secrets, get_settings
 from app.staff.current import current_private_key
+from app.web.i18n import gettext as _
 
 bp = Blueprint("protection", __name__, url_prefix="/staff/protection")
 ROLES = (Role.PROTECTION, Role.SUPERVISOR)

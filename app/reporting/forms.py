@@ -6,13 +6,13 @@ import re
 import unicodedata
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.reporting.service import CATEGORIES
+from app.web.i18n import lazy_gettext as _l
 
 MAX_TEXT = 20_000
 MAX_AMOUNT = 10**15  # a quadrillion won is beyond any municipal budget

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
@@ -44,6 +42,8 @@ from app.uploads import (
     file_stream_key,
     files_from,
 )
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 from crypto.errors import ReceiptChecksumError, ReceiptFormatError
 from crypto.receipts import format_receipt
 from crypto.stream import DecryptingReader

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -23,6 +22,7 @@ from app.staff import keyring, service, teams
 from app.staff.current import current_private_key
 from app.staff.errors import DuplicateUser, InvalidCredentials, NotATeamMember, UnknownTeam, UnknownUser, WeakPassword
 from app.staff.forms import ConfirmForm, DepartmentForm, UserCreateForm, UserEditForm
+from app.web.i18n import gettext as _
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin")
 

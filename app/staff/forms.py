@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -11,6 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models.staff import Role
 from app.staff.service import EMAIL_WHOLE
+from app.web.i18n import lazy_gettext as _l
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -9,7 +9,6 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -23,6 +22,7 @@ from app.staff import service, sessions, teams
 from app.staff.current import current_session
 from app.staff.errors import AccountLocked, InvalidCredentials, InvalidTotp, SessionInvalid, WeakPassword
 from app.staff.forms import ConfirmForm, LoginForm, PasswordChangeForm, TotpForm
+from app.web.i18n import gettext as _
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 COOKIE_PATH = "/staff"

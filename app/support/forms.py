@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -22,6 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from app.models.support import SupportType
 from app.reporting.forms import parse_won
 from app.support.service import MAX_TEXT, REPORTER_TYPES
+from app.web.i18n import lazy_gettext as _l
 
 TYPE_LABELS = {
     SupportType.LEGAL_COUNSEL: _l("Legal counsel"),

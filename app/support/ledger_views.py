@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.authz import staff_required
@@ -18,6 +17,7 @@ from app.models.staff import Role
 from app.support import service
 from app.support.errors import SupportError
 from app.support.forms import TYPE_LABELS, BudgetForm, ExportForm
+from app.web.i18n import gettext as _
 from app.web.params import small_int
 
 bp = Blueprint("ledger", __name__, url_prefix="/staff/ledger")

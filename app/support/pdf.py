@@ -33,7 +33,6 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from weasyprint import HTML
@@ -48,6 +47,7 @@ from app.models.support import Disbursement, SupportReceipt, SupportRequest
 from app.reporting.forms import CATEGORY_LABELS
 from app.reporting.service import attachment_meta, case_cipher, entry_purpose
 from app.support.service import details_purpose, reasons_purpose
+from app.web.i18n import gettext as _
 
 LOCALES = ("ko", "en")
 # Neutral on purpose: metadata travels with the file and is shown without opening it.

@@ -10,8 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField
@@ -28,6 +26,8 @@ from app.staff.current import current_private_key
 from app.support import pdf
 from app.uploads import content_disposition
 from app.web.i18n import LANGUAGE_NAMES
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 
 bp = Blueprint("support_file", __name__, url_prefix="/staff/cases/<int:case_id>/support-file")
 ROLES = (Role.LEGAL, Role.SUPERVISOR)

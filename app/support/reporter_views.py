@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.authz import reporter
 from app.db import get_session, utcnow
@@ -22,6 +20,8 @@ from app.support import service
 from app.support.errors import SupportError
 from app.support.forms import TYPE_LABELS, ReporterRequestForm
 from app.uploads import accepts_uploads
+from app.web.i18n import gettext as _
+from app.web.i18n import lazy_gettext as _l
 
 bp = Blueprint("reporter_support", __name__, url_prefix="/receipt/support")
 

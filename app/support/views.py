@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -32,6 +31,7 @@ from app.support import service
 from app.support.errors import ChangedMeanwhile, InvalidInput, SupportError
 from app.support.forms import TYPE_LABELS, DecisionForm, PaymentForm, ReversalForm, StaffRequestForm, VersionForm
 from app.uploads import UploadSink, accepts_uploads, expect_uploads, files_from
+from app.web.i18n import gettext as _
 from app.web.params import form_version
 
 bp = Blueprint("support", __name__, url_prefix="/staff/cases/<int:case_id>/support")

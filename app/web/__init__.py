@@ -15,7 +15,13 @@ from app.extensions import babel
 from app.runtime import get_settings
 from app.web.errors import init_errors
 from app.web.headers import init_headers
-from app.web.i18n import LANGUAGE_NAMES, TRANSLATIONS_DIR, compile_translations, select_locale
+from app.web.i18n import (
+    LANGUAGE_NAMES,
+    TRANSLATIONS_DIR,
+    compile_translations,
+    install_template_gettext,
+    select_locale,
+)
 from app.web.views import bp
 
 STAFF_LOGOUT_ENDPOINT = "staff_auth.logout"
@@ -28,6 +34,7 @@ def init_web(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     compile_translations(TRANSLATIONS_DIR)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
 
     app.context_processor(_template_context)
     app.register_blueprint(bp)

@@ -12,10 +12,18 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import flask_babel
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import session
+from babel.support import NullTranslations
+from flask import Flask, session
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from app.runtime import get_settings
 
@@ -49,6 +57,80 @@ def remember_locale(lang: str) -> bool:
     return True
 
 
+# The catalogue of each locale, once loaded. Flask-Babel finds the current
+# request's catalogue anew for every string (three lookups through Flask's
+# context proxies, the locale, its identifier as a string, then its cache),
+# about 9 µs in Python and 25 µs from a template on this project's machine,
+# and a staff page prints a hundred strings or more. Here the locale is asked
+# of Flask-Babel (so ``force_locale`` and the selector keep working) and
+# its catalogue comes from this dict: about 3 µs. Filled from Flask-Babel's
+# own loader, so what is found is exactly what it finds; emptied whenever
+# :func:`compile_translations` writes a new catalogue.
+_CATALOGUES: dict[Locale, NullTranslations] = {}
+_NO_CATALOGUE = NullTranslations()
+
+
+def translations() -> NullTranslations:
+    """The catalogue of the current locale (a pass-through one outside a request)."""
+    locale = flask_babel.get_locale()
+    if locale is None:
+        return _NO_CATALOGUE
+    found = _CATALOGUES.get(locale)
+    if found is None:
+        found = _CATALOGUES[locale] = flask_babel.get_translations()
+    return found
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """``string`` in the current language, ``%(name)s`` placeholders filled (Flask-Babel's contract)."""
+    text: str = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """The singular or plural form for ``num`` in the current language; ``%(num)d`` is available."""
+    variables.setdefault("num", num)
+    text: str = translations().ungettext(singular, plural, num)
+    return text % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """:func:`gettext` deferred to when the string is used (labels defined at import time)."""
+    return LazyString(gettext, string, **variables)
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+    text: str = translations().ugettext(string)
+    # As Jinja's own newstyle gettext: escaped when autoescaping, always a format string.
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 (catalogue text, not input)
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    text: str = translations().ungettext(singular, plural, num)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 (catalogue text, not input)
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Make templates' ``_``, ``gettext`` and ``ngettext`` use the cached catalogue (after Babel's init_app).
+
+    Jinja's newstyle callables (what Flask-Babel installs) go through three
+    ``Context.call`` indirections per string (``_`` -> ``gettext`` -> the
+    function), about 9 µs; these are called once and behave the same way
+    (escaped under autoescape, ``%(name)s`` variables escaped, ``num`` set).
+    """
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext)
+
+
 def compile_translations(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
     """Compile every ``.po`` whose ``.mo`` is missing or older, so a fresh checkout needs no build step.
 
@@ -75,4 +157,6 @@ def compile_translations(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
             raise
         log.info("compiled %s", mo_path)
         written.append(mo_path)
+    if written:
+        _CATALOGUES.clear()
     return written

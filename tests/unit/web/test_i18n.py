@@ -173,3 +173,51 @@ def test_a_signed_in_staff_page_follows_the_chosen_language(app, client):
     staff.login(alice)
     home = client.get("/staff/").get_data(as_text=True)
     assert "Welcome, Alice" in home and "환영합니다" not in home
+
+
+def test_gettext_follows_the_request_language_and_force_locale(app):
+    """The cached catalogue is chosen by the current locale, so ``force_locale`` (mail, PDFs) still switches it."""
+    from flask_babel import force_locale
+
+    from app.web.i18n import gettext, lazy_gettext, ngettext
+
+    label = lazy_gettext("Signed in as %(name)s", name="Kim")
+    with app.test_request_context("/"):
+        assert gettext("Signed in as %(name)s", name="Kim") == "Kim 님으로 로그인됨"
+        assert str(label) == "Kim 님으로 로그인됨"
+        assert ngettext("%(num)d case", "%(num)d cases", 3) == "3건"
+        with force_locale("en"):
+            assert gettext("Signed in as %(name)s", name="Kim") == "Signed in as Kim"
+            assert str(label) == "Signed in as Kim"
+            assert ngettext("%(num)d case", "%(num)d cases", 1) == "1 case"
+            assert ngettext("%(num)d case", "%(num)d cases", 2) == "2 cases"
+        assert gettext("Signed in as %(name)s", name="Kim") == "Kim 님으로 로그인됨"
+    # Outside a request (a CLI command before any locale is chosen) the message comes back untranslated.
+    assert gettext("Signed in as %(name)s", name="Kim") == "Signed in as Kim"
+
+
+def test_template_gettext_escapes_variables_and_follows_force_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    source = (
+        "{{ _('Signed in as %(name)s', name=who) }}|{{ ngettext('%(num)d case', '%(num)d cases', n) }}"
+        "|{% trans %}Log out{% endtrans %}"
+    )
+    with app.test_request_context("/"):
+        korean = render_template_string(source, who="<b>Kim</b>", n=2)
+        assert korean == "&lt;b&gt;Kim&lt;/b&gt; 님으로 로그인됨|2건|로그아웃"
+        with force_locale("en"):
+            english = render_template_string(source, who="<b>Kim</b>", n=1)
+        assert english == "Signed in as &lt;b&gt;Kim&lt;/b&gt;|1 case|Log out"
+
+
+def test_a_recompiled_catalogue_is_read_again(tmp_path: Path):
+    """The catalogue cache is emptied when compile_translations writes a new catalogue."""
+    from app.web import i18n
+
+    i18n._CATALOGUES[object()] = i18n._NO_CATALOGUE  # type: ignore[index]
+    target = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS_DIR, target, ignore=shutil.ignore_patterns("*.mo"))
+    assert compile_translations(target)
+    assert i18n._CATALOGUES == {}
