@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto._format import check_version, length_prefixed
 from crypto.errors import CryptoError, DecryptionError
-from crypto.keys import KEY_BYTES, generate_keypair, load_private, load_public
+from crypto.keys import KEY_BYTES, load_private, load_public
 
 VERSION = 0x01
 _INFO = b"haechi/seal/v1"
@@ -33,8 +33,13 @@ OVERHEAD = 1 + KEY_BYTES + TAG_BYTES
 
 
 def seal(recipient_public: bytes, plaintext: bytes, context: bytes) -> bytes:
-    """Encrypt ``plaintext`` so that only ``recipient_public``'s private key opens it."""
-    return _seal_with_ephemeral(generate_keypair().private, recipient_public, plaintext, context)
+    """Encrypt ``plaintext`` so that only ``recipient_public``'s private key opens it.
+
+    The ephemeral key is made by ``X25519PrivateKey.generate`` and used as
+    is: going through its raw bytes (``from_private_bytes``) would compute
+    its public point a second time, a third of a seal's cost.
+    """
+    return _seal_with(X25519PrivateKey.generate(), recipient_public, plaintext, context)
 
 
 def open_sealed(private: bytes, blob: bytes, context: bytes) -> bytes:
@@ -59,7 +64,10 @@ def open_sealed(private: bytes, blob: bytes, context: bytes) -> bytes:
 
 def _seal_with_ephemeral(ephemeral_private: bytes, recipient_public: bytes, plaintext: bytes, context: bytes) -> bytes:
     """Test seam: seal with a chosen ephemeral key so known-answer vectors are possible."""
-    eph = X25519PrivateKey.from_private_bytes(ephemeral_private)
+    return _seal_with(X25519PrivateKey.from_private_bytes(ephemeral_private), recipient_public, plaintext, context)
+
+
+def _seal_with(eph: X25519PrivateKey, recipient_public: bytes, plaintext: bytes, context: bytes) -> bytes:
     ephemeral_public = eph.public_key().public_bytes_raw()
     try:
         shared = eph.exchange(load_public(bytes(recipient_public)))

@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import LargeBinary, Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.cases.deadlines import local_today
@@ -71,6 +71,13 @@ def table(model: type[Any]) -> Table:
     return found
 
 
+# Drivers that store a plain ``bytes`` value as a BLOB/bytea as they are given
+# it (SQLAlchemy's own comment on LargeBinary: "sqlite3 doesn't need the
+# Binary conversion"; psycopg 3 adapts bytes to bytea). Skipping the wrapper
+# saved five calls per alert on the bridge's bulk path.
+_BYTES_AS_IS = frozenset({"pysqlite", "psycopg"})
+
+
 class FastInsert:
     """``INSERT`` of many rows through the DB-API cursor's ``executemany``, for the per-record tables.
 
@@ -100,7 +107,10 @@ class FastInsert:
                 assert list(compiled.positiontup) == list(self.columns), "bind order differs from column order"
             procs = []
             for i, name in enumerate(self.columns):
-                proc = self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                impl = self.table.c[name].type.dialect_impl(dialect)
+                if isinstance(impl, LargeBinary) and dialect.driver in _BYTES_AS_IS:
+                    continue  # its processor only wraps bytes in DBAPI.Binary, which these drivers do not need
+                proc = impl.bind_processor(dialect)
                 if proc is not None:
                     procs.append((i, proc))
             found = self._compiled[dialect.name] = (str(compiled), bool(compiled.positional), procs)
