@@ -221,3 +221,18 @@ def test_a_recompiled_catalogue_is_read_again(tmp_path: Path):
     shutil.copytree(TRANSLATIONS_DIR, target, ignore=shutil.ignore_patterns("*.mo"))
     assert compile_translations(target)
     assert i18n._CATALOGUES == {}
+
+
+def test_application_code_translates_through_app_web_i18n():
+    """Flask-Babel's own gettext finds the catalogue per string; the app's cached one is the only way in."""
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    pattern = re.compile(r"from flask_babel import .*\b(gettext|ngettext|lazy_gettext|pgettext)\b")
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("app", "monitoring_bridge")
+        for path in (root / folder).rglob("*.py")
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
