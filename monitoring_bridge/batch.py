@@ -27,7 +27,7 @@ import json
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import LargeBinary, Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -78,6 +78,16 @@ def table(model: type[Any]) -> Table:
 _BYTES_AS_IS = frozenset({"pysqlite", "psycopg"})
 
 
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    positional: bool
+    procs: list[tuple[int, Any]]  # (column position, bind processor)
+    binary: tuple[int, ...]  # positions of LargeBinary columns passed to the driver as they are
+
+
 class FastInsert:
     """``INSERT`` of many rows through the DB-API cursor's ``executemany``, for the per-record tables.
 
@@ -96,24 +106,29 @@ class FastInsert:
         # Compiled INSERTs list their columns in table order; callers build rows in that order too.
         in_table_order = tuple(col.key for col in self.table.c if col.key in self.columns)
         assert self.columns == in_table_order, f"list the columns in table order: {in_table_order}"
-        self._compiled: dict[str, tuple[str, bool, list[tuple[int, Any]]]] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
-    def _for(self, dialect: Any) -> tuple[str, bool, list[tuple[int, Any]]]:
-        found = self._compiled.get(dialect.name)
+    def _for(self, dialect: Any) -> _Compiled:
+        found = self._compiled.get((dialect.name, dialect.driver))
         if found is None:
             compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
             if compiled.positional:
                 assert compiled.positiontup is not None
                 assert list(compiled.positiontup) == list(self.columns), "bind order differs from column order"
             procs = []
+            binary = []
             for i, name in enumerate(self.columns):
                 impl = self.table.c[name].type.dialect_impl(dialect)
                 if isinstance(impl, LargeBinary) and dialect.driver in _BYTES_AS_IS:
-                    continue  # its processor only wraps bytes in DBAPI.Binary, which these drivers do not need
+                    # Its processor only wraps the value in DBAPI.Binary, which these drivers do not
+                    # need; the wrapper also refused anything not bytes-like, so run() still does.
+                    binary.append(i)
+                    continue
                 proc = impl.bind_processor(dialect)
                 if proc is not None:
                     procs.append((i, proc))
-            found = self._compiled[dialect.name] = (str(compiled), bool(compiled.positional), procs)
+            found = _Compiled(str(compiled), bool(compiled.positional), procs, tuple(binary))
+            self._compiled[(dialect.name, dialect.driver)] = found
         return found
 
     def run(self, db: Session, rows: list[list[Any]], *, same: Collection[str] = ()) -> None:
@@ -125,7 +140,12 @@ class FastInsert:
         if not rows:
             return
         conn = db.connection()
-        sql, positional, procs = self._for(conn.dialect)
+        sql, positional, procs, binary = self._for(conn.dialect)
+        for row in rows:
+            for i in binary:
+                value = row[i]
+                if value is not None and value.__class__ is not bytes and not isinstance(value, _BYTES_LIKE):
+                    raise TypeError(f"{self.columns[i]}: a bytes-like value is required, not {type(value).__name__}")
         if same:
             fixed = {self.columns.index(c) for c in same}
             first = rows[0]

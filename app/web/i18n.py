@@ -57,15 +57,16 @@ def remember_locale(lang: str) -> bool:
     return True
 
 
-# The catalogue of each locale, once loaded. Flask-Babel finds the current
+# The catalogue of each locale, once looked up. Flask-Babel finds the current
 # request's catalogue anew for every string (three lookups through Flask's
 # context proxies, the locale, its identifier as a string, then its cache),
 # about 9 µs in Python and 25 µs from a template on this project's machine,
 # and a staff page prints a hundred strings or more. Here the locale is asked
-# of Flask-Babel (so ``force_locale`` and the selector keep working) and
-# its catalogue comes from this dict: about 3 µs. Filled from Flask-Babel's
-# own loader, so what is found is exactly what it finds; emptied whenever
-# :func:`compile_translations` writes a new catalogue.
+# of Flask-Babel (so ``force_locale`` and the selector keep working) and its
+# catalogue comes from this dict: about 3 µs. It holds the very objects
+# Flask-Babel's own loader returns and keeps for the life of the process, so
+# nothing changes about when a catalogue is read: once per process, after
+# :func:`compile_translations` has compiled it at start-up.
 _CATALOGUES: dict[Locale, NullTranslations] = {}
 _NO_CATALOGUE = NullTranslations()
 
@@ -100,14 +101,15 @@ def lazy_gettext(string: str, **variables: Any) -> LazyString:
 
 
 @pass_eval_context
-def _template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    # Positional-only, as Jinja's own ``__string``: a template variable may be called ``string``.
     text: str = translations().ugettext(string)
     # As Jinja's own newstyle gettext: escaped when autoescaping, always a format string.
     return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 (catalogue text, not input)
 
 
 @pass_eval_context
-def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any) -> str:
+def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     variables.setdefault("num", num)
     text: str = translations().ungettext(singular, plural, num)
     return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 (catalogue text, not input)
@@ -157,6 +159,4 @@ def compile_translations(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
             raise
         log.info("compiled %s", mo_path)
         written.append(mo_path)
-    if written:
-        _CATALOGUES.clear()
     return written

@@ -254,4 +254,4 @@ def test_a_nul_in_the_staff_login_form_is_a_400_and_never_logged(app, staff, log
     page = client.get("/staff/login").get_data(as_text=True)
     r = client.post("/staff/login", data={"csrf_token": csrf_token(page), "username": "", "password": "\x00"})
     assert r.status_code == 400
-    _assert_not_logged(logs, "\x00")
+    assert not any("\x00" in line for line in logs.text)

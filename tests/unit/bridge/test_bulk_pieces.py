@@ -102,3 +102,22 @@ def test_the_entry_body_is_the_alert_as_sorted_json():
     body = b'{"alert_id":' + json.dumps(rec.external_id).encode() + b"," + normalised[1:]
     assert json.loads(body) == {"alert_id": "CB-1", **rec.data}
     assert body == json.dumps({"alert_id": "CB-1", **rec.data}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_fast_insert_stores_bytes_like_values_as_blobs_and_refuses_text(db_session):
+    """LargeBinary values go to the driver without SQLAlchemy's Binary() wrapper, but still only bytes-like ones."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.models.staff import RecoveryKey
+
+    keys = [os.urandom(32) for _ in range(3)]
+    now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    insert = batch.FastInsert(RecoveryKey, ("public_key", "active", "created_at"))
+    insert.run(db_session, [[keys[0], True, now], [bytearray(keys[1]), True, now], [memoryview(keys[2]), False, now]])
+    stored = db_session.execute(select(RecoveryKey.public_key).order_by(RecoveryKey.id)).scalars().all()
+    assert [bytes(k) for k in stored] == keys
+    assert all(isinstance(k, bytes) for k in stored)
+    with pytest.raises(TypeError, match="public_key: a bytes-like value is required, not str"):
+        insert.run(db_session, [["ab" * 16, True, now]])

@@ -28,6 +28,7 @@ def test_a_form_without_a_readable_version_is_stale():
 
 def test_a_nul_character_in_a_form_or_query_is_refused_before_any_view(app, client):
     token = csrf_token_from(client, "/staff/login")
+
     # The same form with a plain wrong username is an ordinary refusal (401), not a 400.
     def login(username: str) -> int:
         form = {"csrf_token": token, "username": username, "password": "y"}
