@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.models.staff import SessionStage, StaffSession, StaffUser
 from app.staff import keyring
@@ -88,7 +88,17 @@ def load(session: Session, settings: Settings, cookie: str | None, now: dt.datet
         raise SessionInvalid()
     token, session_key = raw[:32], raw[32:]
     token_hash = _hash(token)
-    row = session.scalars(select(StaffSession).where(StaffSession.token_hash == token_hash)).first()
+    # The user and their roles come in the same statement: every staff request needs both
+    # (the session check, then the route's role rule), and loading them lazily took two more.
+    row = (
+        session.scalars(
+            select(StaffSession)
+            .options(joinedload(StaffSession.user).joinedload(StaffUser.roles))
+            .where(StaffSession.token_hash == token_hash)
+        )
+        .unique()
+        .first()
+    )
     if row is None or not hmac.compare_digest(row.token_hash, token_hash):
         raise SessionInvalid()
     idle = dt.timedelta(minutes=settings.staff_idle_minutes)
