@@ -191,9 +191,23 @@ def links_of(db: Session, case: Case, visible: set[int] | None = None) -> list[L
 
 
 def assign_team(db: Session, case: Case, case_key: bytes, team: Team, actor: StaffUser, now: dt.datetime) -> None:
-    """Assign the case to a team: the case key is sealed to the team's key."""
+    """Assign the case to a team: the case key is sealed to the team's key.
+
+    If a confirmed member of the team is excluded from the case, the key is sealed instead to each
+    other confirmed, active member (:func:`restrict_to_members`), as :func:`exclude_member` does: a
+    grant to the team would open with the excluded person's copy of the team key, and the exclusion
+    would be a check in the views only, not cryptographic.
+    """
+    confirmed = [m.user for m in team.memberships if m.is_confirmed]
+    excluded = {u.id for u in confirmed if _excluded(db, case, u)}
+    if excluded:
+        others = [u for u in confirmed if u.id not in excluded and u.is_active]
+        if not others:
+            raise CaseError("every member of this team is excluded from the case")
     db.add(CaseAssignment(case_id=case.id, team_id=team.id, assigned_by=actor.id, assigned_at=now))
-    if not _live_grant(case, team_id=team.id):
+    if excluded:
+        restrict_to_members(db, case, case_key, team, others, actor, now)
+    elif not _live_grant(case, team_id=team.id):
         grant = case_keys.grant_team(case, case_key, team, granted_by=actor.id)
         grant.created_at = now
     db.flush()
@@ -209,6 +223,10 @@ def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor
     if not _live_grant(case, user_id=user.id):
         grant = case_keys.grant_user(case, case_key, user, granted_by=actor.id)
         grant.created_at = now
+    for grant in case.grants:
+        if grant.user_id == user.id and grant.revoked_at is None and grant.via_team_id is not None:
+            # Assigned by name now: the grant no longer only stands in for a team, so leaving that team keeps it.
+            grant.via_team_id = None
     db.flush()
     record(db, "case.assigned_user", actor_user_id=actor.id, case_id=case.id, target=f"user:{user.id}", now=now)
     take_over(db, case, actor, now, "assignment")
@@ -217,11 +235,16 @@ def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor
 def restrict_to_members(
     db: Session, case: Case, case_key: bytes, team: Team, members: list[StaffUser], actor: StaffUser, now: dt.datetime
 ) -> None:
-    """Seal the case to chosen members of a team instead of the whole team (conflict of interest)."""
+    """Seal the case to chosen members of a team instead of the whole team (conflict of interest).
+
+    Each new personal grant records the team it stands in for (``via_team_id``), so that leaving
+    the team revokes it (:func:`app.staff.teams.remove_member`) as the re-key does for the team's own grants.
+    """
     for member in members:
         if not _live_grant(case, user_id=member.id) and not _excluded(db, case, member):
             grant = case_keys.grant_user(case, case_key, member, granted_by=actor.id)
             grant.created_at = now
+            grant.via_team_id = team.id
     db.flush()
     for grant in list(case.grants):
         if grant.grantee_kind == GranteeKind.TEAM.value and grant.team_id == team.id and grant.revoked_at is None:

@@ -238,6 +238,8 @@ class CaseKeyGrant(Base):
             " AND user_id IS NULL)",
             name="grantee",
         ),
+        # Only a personal grant stands in for a team (see ``via_team_id``).
+        CheckConstraint("via_team_id IS NULL OR grantee_kind = 'user'", name="via_team"),
     )
 
     id: Mapped[intpk]
@@ -253,6 +255,10 @@ class CaseKeyGrant(Base):
     created_at: Mapped[dt.datetime | None]
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     revoked_at: Mapped[dt.datetime | None]
+    # Set on a personal grant that stands in for a team grant (a conflict-of-interest exclusion sealed
+    # the case to the team's other members one by one): leaving that team revokes it, as the re-key
+    # would have shut them out of the team grant. NULL for personal grants made for their own sake.
+    via_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
 
     case: Mapped[Case] = relationship(back_populates="grants")
 

@@ -164,6 +164,7 @@ def _seal_around_exclusions(
                 continue
             grant = case_keys.grant_user(case, case_key, user, granted_by=granted_by)
             grant.created_at = created_at
+            grant.via_team_id = team.id  # stands in for the team: revoked if they leave it
             sealed_to.add(user.id)
             staff_grants += 1
     if staff_grants == 0:
@@ -489,6 +490,7 @@ def _reseal_team_grant_around_exclusions(
             continue
         personal = case_keys.grant_user(case, case_key, other, granted_by=actor.id)
         personal.created_at = now
+        personal.via_team_id = team.id  # stands in for the team: revoked if they leave it
     db.flush()
     _destroy_grant(db, case, grant, actor, now)
     record(db, "case.restricted_to_members", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)

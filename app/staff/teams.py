@@ -8,12 +8,15 @@ reaches case content by role alone (DESIGN.md section 2).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from app import audit
+from app.db import utcnow
 from app.models.audit import ActorKind
-from app.models.cases import CaseKeyGrant, IdentityRecord
+from app.models.cases import CaseKeyGrant, GranteeKind, IdentityRecord
 from app.models.protection import CheckIn
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.protection import answer_keys
@@ -68,6 +71,9 @@ def propose_member(session: Session, team: Team, user: StaffUser, proposed_by: S
     """Record a membership without its key (an admin's proposal); a member confirms it."""
     existing = _membership(team, user)
     if existing is not None:
+        if not existing.is_confirmed and existing.proposed_by_id is None and proposed_by is not None:
+            # A proposal whose proposer's account was deleted (SET NULL) can be confirmed again once re-proposed.
+            existing.proposed_by_id = proposed_by.id
         return existing
     m = TeamMembership(
         team=team,
@@ -81,23 +87,39 @@ def propose_member(session: Session, team: Team, user: StaffUser, proposed_by: S
     return m
 
 
-def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_by: StaffUser | None) -> TeamMembership:
-    """Seal the team key to ``user``, making the membership effective.
+def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_by: StaffUser) -> TeamMembership:
+    """Seal the team key to ``user``, completing an admin's proposal (four eyes).
 
-    The confirming member must not be the proposer-beneficiary: nobody
-    confirms their own membership.
+    Only a pending proposal is confirmed: a membership that exists, holds no
+    key yet and was proposed by someone other than the confirming member.
+    Without that, any member could add anyone to the team alone (the confirm
+    button alone used to create the membership), and an admin who is also a
+    member could propose and confirm by themselves. Nobody confirms their own
+    membership, and a disabled account is never given the team key. Every
+    refusal is :class:`NotATeamMember` (the web answers 403).
     """
-    if confirmed_by is not None and confirmed_by.id == user.id:
+    if confirmed_by.id == user.id:
         raise NotATeamMember("nobody confirms their own membership")
+    m = _membership(team, user)
+    if m is None or m.is_confirmed or m.proposed_by_id is None:
+        raise NotATeamMember("no pending proposal for this member")
+    if m.proposed_by_id == confirmed_by.id:
+        raise NotATeamMember("a proposal is confirmed by someone other than its proposer")
+    if not user.is_active:
+        raise NotATeamMember("a disabled account cannot be confirmed")
     return _confirm(team, team_private, user, proposed_by=None)
 
 
 def add_member_with_key(
     session: Session, team: Team, team_private: bytes, user: StaffUser, actor: StaffUser | None
 ) -> TeamMembership:
-    """Propose and confirm at once, by someone who holds the team key."""
+    """Propose and confirm at once, for the setup and recovery CLI that holds the team key itself.
+
+    Not reachable from the web: there, a member confirms only what an admin
+    proposed (:func:`confirm_member`).
+    """
     propose_member(session, team, user, actor)
-    return confirm_member(team, team_private, user, actor)
+    return _confirm(team, team_private, user, proposed_by=actor)
 
 
 def open_team_key_for(team: Team, user: StaffUser, user_private: bytes) -> bytes:
@@ -116,14 +138,26 @@ def open_team_key_with_recovery(team: Team, recovery_private: bytes) -> bytes:
 
 
 def remove_member(
-    session: Session, team: Team, user: StaffUser, team_private: bytes | None, *, actor_user_id: int | None = None
+    session: Session,
+    team: Team,
+    user: StaffUser,
+    team_private: bytes | None,
+    *,
+    actor_user_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> None:
-    """Remove a member; re-key at once when the caller holds the key, else mark a re-key pending."""
+    """Remove a member; re-key at once when the caller holds the key, else mark a re-key pending.
+
+    Their personal grants that stand in for this team's grant (sealed to them one by one when a
+    colleague was excluded, ``CaseKeyGrant.via_team_id``) are revoked too: the re-key shuts a leaver
+    out of the team's grants, and without this they would keep every case an exclusion touched.
+    """
     m = _membership(team, user)
     if m is not None:
         team.memberships.remove(m)
         session.delete(m)
         session.flush()
+    _revoke_stand_in_grants(session, team, user, actor_user_id, now or utcnow())
     if team_private is None:
         team.rekey_pending = True
     else:
@@ -148,8 +182,15 @@ def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: in
     recovery = keyring.recovery_public_key(session)
     keys = generate_keypair()
     new_version = team.key_version + 1
+    # Live grants only: a revoked grant's sealed copy was destroyed (``sealed_key_ct`` is empty), so there
+    # is nothing to re-seal, and trying to open it failed the whole re-key (removals answered 500 and a
+    # pending re-key broke every member's login after any conflict-of-interest exclusion).
     grants = session.scalars(
-        select(CaseKeyGrant).where(CaseKeyGrant.grantee_kind == "team", CaseKeyGrant.team_id == team.id)
+        select(CaseKeyGrant).where(
+            CaseKeyGrant.grantee_kind == GranteeKind.TEAM.value,
+            CaseKeyGrant.team_id == team.id,
+            CaseKeyGrant.revoked_at.is_(None),
+        )
     )
     for grant in grants:
         context = keyring.case_key_context(grant.case_id)
@@ -191,6 +232,37 @@ def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: in
     return keys.private
 
 
+def _revoke_stand_in_grants(
+    session: Session, team: Team, user: StaffUser, actor_user_id: int | None, now: dt.datetime
+) -> None:
+    """Destroy ``user``'s live grants that stand in for ``team``'s grant, one audit row each.
+
+    Unlike :func:`app.cases.service.revoke_grant` this does not refuse the last staff grant of a
+    case: a person who left the team must not keep the case, and the recovery key can re-grant it.
+    """
+    grants = session.scalars(
+        select(CaseKeyGrant).where(
+            CaseKeyGrant.grantee_kind == GranteeKind.USER.value,
+            CaseKeyGrant.user_id == user.id,
+            CaseKeyGrant.via_team_id == team.id,
+            CaseKeyGrant.revoked_at.is_(None),
+        )
+    )
+    for grant in list(grants):
+        grant.revoked_at = now
+        grant.sealed_key_ct = b""
+        session.flush()
+        audit.record(
+            session,
+            "case.grant_revoked",
+            actor_user_id=actor_user_id,
+            actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
+            case_id=grant.case_id,
+            target=f"grant:{grant.id}",
+            now=now,
+        )
+
+
 def _reseal(old_private: bytes, new_public: bytes, sealed: bytes, context: bytes) -> bytes:
     """Open a key sealed to the team's old key pair and seal it to the new one, under the same context."""
     return seal(new_public, open_sealed(old_private, sealed, context), context)
@@ -208,7 +280,6 @@ def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes
                 done += 1
     # Same moment, same reason (only a member's key can do it): team grants of retaliation
     # complaints still to be re-sealed around an officer excluded after the complaint was opened.
-    from app.db import utcnow
     from app.protection.retaliation import finish_exclusion_reseals
 
     finish_exclusion_reseals(session, user, user_private, utcnow())

@@ -81,7 +81,10 @@ def _assert_sealed_around(app, staff, case_id: int, excluded_id: int, reader_id:
         live = [g for g in live if g.revoked_at is None]
         assert not [g for g in live if g.grantee_kind == GranteeKind.TEAM.value and g.team_id == team.id]
         assert not [g for g in live if g.user_id == excluded_id]
-        assert [g for g in live if g.grantee_kind == GranteeKind.USER.value and g.user_id == reader_id]
+        readers = [g for g in live if g.grantee_kind == GranteeKind.USER.value and g.user_id == reader_id]
+        assert readers
+        # The personal grant stands in for the protection team: leaving the team revokes it.
+        assert all(g.via_team_id == team.id for g in readers)
         for grant in live:
             with pytest.raises(DecryptionError):
                 open_sealed(team_private, grant.sealed_key_ct, case_key_context(case_id))
