@@ -3,10 +3,13 @@
 Threat: data kept longer than the law needs is data that can still leak — from
 a stolen database, a backup, or an operator with the offline recovery key.
 Purging therefore destroys every sealed copy of the case key (team, user,
-reporter and recovery grants) and every ciphertext of the case, and deletes
-the encrypted files from the blob store. Copies of the ciphertext that
-survive elsewhere (old backups) can then never be opened either: the only
-keys to them were the grants, and no grant remains anywhere.
+reporter and recovery grants, and the bridge's wrapped copy) and every
+ciphertext of the case, and deletes the encrypted files from the blob store.
+Copies of the ciphertext that survive elsewhere (old backups) can then never
+be opened either: the only keys to them were the grants, and no grant
+remains anywhere. It also deletes the officials and contracts the case named
+(``case_subjects``): their blind indexes are not content, but whoever holds
+the bridge key could still match them and tell what a purged case concerned.
 
 What a purge keeps, on purpose, is what DESIGN.md section 4 already holds in
 plaintext for the workflow: the ``cases`` row as a tombstone (reference,
@@ -37,7 +40,7 @@ from app import audit
 from app.blobs import BlobStore
 from app.cases.deadlines import local_today
 from app.models.audit import ActorKind
-from app.models.bridge import BridgeRecord
+from app.models.bridge import BridgeCaseKey, BridgeRecord
 from app.models.cases import (
     Attachment,
     Case,
@@ -56,6 +59,7 @@ from app.models.identity_disclosure import IdentityApproval, IdentityRelease
 from app.models.protection import CheckIn, ProtectedPerson, RetaliationAlert
 from app.models.retention import RetentionRecord
 from app.models.staff import Team
+from app.models.subjects import CaseSubject
 from app.models.support import SupportRequest
 from config import Settings
 
@@ -234,7 +238,14 @@ def purge_case(db: Session, blobs: BlobStore, case: Case, now: dt.datetime) -> P
     attachments = _destroy(db, Attachment, Attachment.case_id == cid)
     entries = _destroy(db, CaseEntry, CaseEntry.case_id == cid)
     # Every sealed copy of the case key (team, user, reporter, recovery): after this none exists anywhere.
-    grants = _destroy(db, CaseKeyGrant, CaseKeyGrant.case_id == cid)
+    # The bridge's wrapped copy is normally gone at the first staff action (app.cases.handover); a case
+    # closed without one must not keep a copy that the instance folder opens.
+    grants = _destroy(db, CaseKeyGrant, CaseKeyGrant.case_id == cid) + _destroy(
+        db, BridgeCaseKey, BridgeCaseKey.case_id == cid
+    )
+    # The officials and contracts the case named: their blind indexes would still match the bridge's
+    # feeds and staff searches after the purge (the value is unreadable, but the match is not).
+    _destroy(db, CaseSubject, CaseSubject.case_id == cid)
     exclusions = _destroy(db, CaseExcludedMember, CaseExcludedMember.case_id == cid)
     assignments = _destroy(db, CaseAssignment, CaseAssignment.case_id == cid)
     labels = _destroy(db, CaseLabel, CaseLabel.case_id == cid)

@@ -20,7 +20,15 @@ from app.models.staff import Role, StaffUser, Team
 from app.runtime import get_settings
 from app.staff import keyring, service, teams
 from app.staff.current import current_private_key
-from app.staff.errors import DuplicateUser, InvalidCredentials, NotATeamMember, UnknownTeam, UnknownUser, WeakPassword
+from app.staff.errors import (
+    DuplicateUser,
+    InvalidCredentials,
+    NotATeamMember,
+    OwnRolesUnchangeable,
+    UnknownTeam,
+    UnknownUser,
+    WeakPassword,
+)
 from app.staff.forms import ConfirmForm, DepartmentForm, UserCreateForm, UserEditForm
 from app.web.i18n import gettext as _
 
@@ -95,13 +103,17 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         new_roles = {Role(r) for r in form.roles.data or []}
-        if user.id == current_user.id and (Role.ADMIN not in new_roles or not form.active.data):
-            flash(_("You cannot remove your own administrator role or disable yourself."), "error")
+        was_roles, was_active = set(user.role_set), user.is_active
+        if user.id == current_user.id and not form.active.data:
+            flash(_("You cannot disable your own account."), "error")
+            return render_template("staff/admin/user_edit.html", form=form, user=user)
+        try:
+            service.set_roles(user, new_roles, actor=current_user)
+        except OwnRolesUnchangeable:
+            flash(_("You cannot change your own roles; another administrator must do it."), "error")
         else:
-            was_roles, was_active = set(user.role_set), user.is_active
             user.display_name = form.display_name.data or user.display_name
             user.email = form.email.data or None
-            service.set_roles(user, new_roles)
             service.set_active(db, user, bool(form.active.data))
             target = f"user:{user.id}"
             record(db, "user.edited", actor_user_id=current_user.id, target=target)

@@ -9,6 +9,10 @@ class InvalidCredentials(StaffError):
     """Username or password wrong, or the account is disabled (one message for all)."""
 
 
+class OwnRolesUnchangeable(StaffError):
+    """Nobody changes their own roles; another administrator must."""
+
+
 class AccountLocked(StaffError):
     """Too many failed attempts; the account is locked for a while."""
 

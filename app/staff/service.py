@@ -23,6 +23,7 @@ from app.staff.errors import (
     InvalidCredentials,
     InvalidEmail,
     InvalidTotp,
+    OwnRolesUnchangeable,
     UnknownUser,
     WeakPassword,
 )
@@ -126,8 +127,16 @@ def find_user(session: Session, username: str) -> StaffUser | None:
     return session.scalars(select(StaffUser).where(StaffUser.username == normalise_username(username))).first()
 
 
-def set_roles(user: StaffUser, roles: set[Role]) -> None:
-    """Replace the user's roles."""
+def set_roles(user: StaffUser, roles: set[Role], *, actor: StaffUser) -> None:
+    """Replace the user's roles, unless ``actor`` is the user themselves and the set would change.
+
+    Threat: an administrator granting themselves a role that opens what is kept
+    from administrators (supervisor: raw quarantined bridge bytes, identity
+    decisions; protection: identities), or dropping their own administrator
+    role by mistake. Roles are therefore always set by a second person.
+    """
+    if actor.id == user.id and set(roles) != set(user.role_set):
+        raise OwnRolesUnchangeable(user.username)
     user.roles = [StaffRole(role=r.value) for r in sorted(roles)]
 
 
@@ -230,15 +239,35 @@ def enrol_totp(user: StaffUser, secret: str) -> None:
 
 
 def change_password(
-    session: Session, settings: Settings, user: StaffUser, old: str, new: str, keep_session_id: int | None
+    session: Session,
+    settings: Settings,
+    user: StaffUser,
+    old: str,
+    new: str,
+    keep_session_id: int | None,
+    *,
+    now: dt.datetime | None = None,
 ) -> None:
-    """Re-wrap the private key under a new password; end the user's other sessions."""
+    """Re-wrap the private key under a new password; end the user's other sessions.
+
+    Threat: a stolen session cookie used to guess the current password here
+    without limit; the right guess would let the thief set a password of their
+    own and keep the account after the session ends. Wrong guesses therefore
+    count toward the login page's lockout (same thresholds, :func:`record_failure`)
+    and a locked account is refused with :class:`AccountLocked`, as
+    :func:`authenticate` does. The caller commits after :class:`InvalidCredentials`
+    so that the count is kept.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(user.locked_until.isoformat())
     check_password_rules(new, user.username)
     try:
         user.wrapped_private_key_ct = passwords.rewrap(old, new, user.wrapped_private_key_ct, settings.argon2)
     except CryptoError:
+        record_failure(user, settings, now)
         raise InvalidCredentials() from None
-    user.password_changed_at = dt.datetime.now(dt.UTC)
+    user.password_changed_at = now
     stmt = delete(StaffSession).where(StaffSession.user_id == user.id)
     if keep_session_id is not None:
         stmt = stmt.where(StaffSession.id != keep_session_id)

@@ -200,7 +200,8 @@ def password() -> ResponseReturnValue:
     """Change my password: the private key is re-wrapped; other sessions end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        db, settings = get_session(), get_settings()
+        db, settings, now = get_session(), get_settings(), utcnow()
+        target = f"user:{current_user.id}"
         try:
             service.change_password(
                 db,
@@ -209,13 +210,21 @@ def password() -> ResponseReturnValue:
                 form.current.data or "",
                 form.new.data or "",
                 keep_session_id=current_session().row.id,
+                now=now,
             )
+        except AccountLocked:
+            record(db, "staff.password_change_locked", actor_user_id=current_user.id, target=target, now=now)
+            db.commit()
+            flash(_("Too many failed attempts. This account is locked for a while; try again later."), "error")
+            return render_template("staff/auth/password.html", form=form), 429
         except InvalidCredentials:
+            record(db, "staff.password_change_failed", actor_user_id=current_user.id, target=target, now=now)
+            db.commit()  # keep the failure count (a stolen session cookie must not guess without limit)
             form.current.errors = [_("The current password is wrong.")]
         except WeakPassword as exc:
             form.new.errors = [_("This password is too weak: %(why)s", why=str(exc))]
         else:
-            record(db, "staff.password_changed", actor_user_id=current_user.id, target=f"user:{current_user.id}")
+            record(db, "staff.password_changed", actor_user_id=current_user.id, target=target, now=now)
             db.commit()
             flash(_("Your password is changed. Other sessions were signed out."), "info")
             return redirect(url_for("staff_auth.home"))

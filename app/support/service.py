@@ -264,7 +264,10 @@ def needs_confirmation(settings: Settings, req: SupportRequest) -> bool:
     """True when this approval, or the case's unconfirmed approvals together with it, pass the threshold.
 
     Threat: one officer splitting a large payment into several requests that
-    each stay under the four-eyes threshold.
+    each stay under the four-eyes threshold. Every other approved and
+    unconfirmed request of the case counts, whatever its id and whether it is
+    already paid: counting only older ones let the officer decide (and pay)
+    the newest first, each then alone under the threshold.
     """
     if req.amount_approved is None:
         return False
@@ -279,7 +282,6 @@ def needs_confirmation(settings: Settings, req: SupportRequest) -> bool:
             SupportRequest.id != req.id,
             SupportRequest.amount_approved.is_not(None),
             SupportRequest.second_approver_id.is_(None),
-            SupportRequest.id < req.id,
         )
     )
     return int(others or 0) + req.amount_approved > settings.support_four_eyes_won
@@ -446,7 +448,9 @@ def read_request(db: Session, settings: Settings, case: Case, case_key: bytes, r
         receipts=receipts_of(db, case, case_key, req),
         disbursements=entries,
         reversed_ids={e.reverses_id for e in entries if e.reverses_id is not None},
-        needs_confirmation=needs_confirmation(settings, req),
+        # Shown as "second approval": confirmed, or waiting. A request paid while it was within the
+        # threshold alone is neither, even once a later approval of the case needs a supervisor.
+        needs_confirmation=req.second_approver_id is not None or awaiting_confirmation(settings, req),
         awaiting_confirmation=awaiting_confirmation(settings, req),
         remaining=(req.amount_approved or 0) - req.paid_total,
     )

@@ -28,6 +28,7 @@ from app.models import (
     CaseKeyGrant,
     CaseLabel,
     CaseLink,
+    CaseSubject,
     CheckIn,
     Disbursement,
     IdentityAccessRequest,
@@ -39,9 +40,11 @@ from app.models import (
     RetaliationAlert,
     RetentionRecord,
     Role,
+    SubjectKind,
     SupportRequest,
     Team,
 )
+from app.models.bridge import BridgeCaseKey
 from app.runtime import get_blobs, get_settings
 
 UTC = dt.UTC
@@ -106,6 +109,14 @@ def closed_case(app, office, reporter, investigator) -> ClosedCase:
         db.add_all(
             [
                 CaseLabel(case_id=closed.id, label="bribery"),
+                # The official the report names: its blind index would match the bridge's feeds.
+                CaseSubject(
+                    case_id=closed.id,
+                    kind=SubjectKind.OFFICIAL.value,
+                    blind_index=b"s" * 32,
+                    value_ct=b"ct-official",
+                    created_by=investigator.id,
+                ),
                 CaseLink(from_case_id=other.id, to_case_id=closed.id, relation="related"),
                 CaseAssignment(case_id=closed.id, team_id=intake.id),
                 CaseExcludedMember(case_id=closed.id, user_id=office["intake"].id, reason_ct=b"ct-reason"),
@@ -276,6 +287,7 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
             "check_ins",
             "support_requests",
             "bridge_records",
+            "case_subjects",
         }
         assert [c.id for c in retention.due_for_purge(db, PURGE_DAY)] == [closed_case.id]
         case = db.get(Case, closed_case.id)
@@ -312,6 +324,9 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
         assert count(db, ProtectedPerson, ProtectedPerson.case_id == cid) == 0
         assert count(db, CheckIn, CheckIn.case_id == cid) == 0
         assert count(db, RetaliationAlert, RetaliationAlert.case_id == cid) == 0
+        # The officials and contracts it named can no longer be matched to it.
+        assert count(db, CaseSubject, CaseSubject.case_id == cid) == 0
+        assert count(db, CaseSubject, CaseSubject.blind_index == b"s" * 32) == 0
         # The other case lost only its link.
         assert count(db, CaseKeyGrant, CaseKeyGrant.case_id != cid) > 0
 
@@ -334,6 +349,19 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
     # The reporter's receipt opens nothing: the same error as a receipt that never existed.
     r = reporter.login(closed_case.receipt)
     assert r.status_code == 400 and WRONG_RECEIPT in r.get_data(as_text=True)
+
+
+def test_a_bridge_copy_of_the_case_key_left_behind_is_destroyed_too(app, closed_case):
+    """Normally the first staff action destroys it (app.cases.handover); a purge never relies on that."""
+    with app.app_context():
+        db = get_session()
+        db.add(BridgeCaseKey(case_id=closed_case.id, key_ct=b"ct-wrapped-case-key"))
+        db.commit()
+        counts = retention.purge_case(db, get_blobs(), db.get(Case, closed_case.id), seoul_noon(PURGE_DAY))
+        db.commit()
+        assert counts.grants == 4  # the three grants and the bridge's copy
+        assert count(db, BridgeCaseKey, BridgeCaseKey.case_id == closed_case.id) == 0
+        assert ciphertexts_of(db, closed_case.id) == {}
 
 
 def test_money_rows_survive_a_purge_without_their_reasons(app, closed_case):
