@@ -12,6 +12,7 @@ shared folder; an uncommitted blob row plays the part of the ``.part`` file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import io
@@ -85,8 +86,35 @@ def init_blob_errors(app: Flask) -> None:
     app.register_error_handler(StoreFull, handle)
 
 
+def _midnight_utc() -> int:
+    """The start of today (UTC) in seconds since the epoch: the only time the blob store's files may carry."""
+    return int(time.time()) // 86400 * 86400
+
+
+def _keep_the_day(*paths: Path) -> None:
+    """Set the access and modification times of ``paths`` to midnight (see :meth:`LocalBlobStore.commit`)."""
+    midnight = _midnight_utc()
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):  # a folder already gone keeps no time
+            os.utime(path, (midnight, midnight))
+
+
+# O_NOATIME is Linux only, and refused (EPERM) on a file the process does not own.
+_O_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
 class LocalBlobStore:
-    """Blobs as files in one folder, two levels of fan-out by key prefix."""
+    """Blobs as files in one folder, two levels of fan-out by key prefix.
+
+    Threat: a file's or folder's times telling when a reporter uploaded or
+    downloaded a file (DESIGN.md section 5 keeps reporter times to the day).
+    Every change to the store sets the times of what it touched to midnight
+    UTC, and blobs are read without updating their access time where the
+    system allows it (``O_NOATIME``). Since that cannot be guaranteed (a file
+    owned by another user, another operating system), deployments should
+    mount the blob folder ``noatime``; a folder's access time is also updated
+    when it is listed (by :meth:`sweep`), which only ``noatime`` prevents.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -102,8 +130,14 @@ class LocalBlobStore:
     def open_write(self, key: str) -> IO[bytes]:
         """A file to write the ciphertext of a new blob into (becomes visible on :meth:`commit`)."""
         path = self._path(key)
-        path.parent.mkdir(exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        else:
+            _keep_the_day(self.root)
         fd = os.open(path.with_suffix(".part"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _keep_the_day(path.parent)
         return cast(IO[bytes], _PartFile(fd, "wb"))
 
     def commit(self, key: str) -> None:
@@ -121,21 +155,28 @@ class LocalBlobStore:
         # replacing it, so no write (a restore, a key collision) can overwrite a committed file.
         os.link(part, path)
         os.unlink(part)
-        midnight = int(time.time()) // 86400 * 86400
-        os.utime(path, (midnight, midnight))
-        os.utime(path.parent, (midnight, midnight))
+        _keep_the_day(path, path.parent)
 
     def discard(self, key: str) -> None:
-        """Forget a blob that was started but not committed."""
-        self._path(key).with_suffix(".part").unlink(missing_ok=True)
+        """Forget a blob that was started but not committed (its folder keeps only the day)."""
+        path = self._path(key)
+        path.with_suffix(".part").unlink(missing_ok=True)
+        _keep_the_day(path.parent)
 
     def open_read(self, key: str) -> IO[bytes]:
-        """Open a committed blob's ciphertext."""
-        return self._path(key).open("rb")
+        """Open a committed blob's ciphertext without recording when it was read, where allowed."""
+        path = self._path(key)
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_NOATIME)
+        except PermissionError:
+            fd = os.open(path, os.O_RDONLY)  # not our file: the mount must be noatime
+        return os.fdopen(fd, "rb")
 
     def delete(self, key: str) -> None:
-        """Delete a committed blob (purge, or a submission that was rolled back)."""
-        self._path(key).unlink(missing_ok=True)
+        """Delete a committed blob (purge, or a submission that was rolled back); its folder keeps the day."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        _keep_the_day(path.parent)
 
     def sweep(self, older_than_seconds: int = 3600) -> int:
         """Remove orphan ``.part`` files left by a crash; returns how many.
@@ -148,6 +189,7 @@ class LocalBlobStore:
         for part in self.root.glob("*/*.part"):
             if part.stat().st_mtime < cutoff:
                 part.unlink(missing_ok=True)
+                _keep_the_day(part.parent)
                 count += 1
         return count
 

@@ -108,6 +108,26 @@ class EncryptedUpload:
         self.store.discard(self.blob_key)  # never claimed, so still a .part file
 
 
+class DiscardedPart:
+    """Where the part of a file field left empty goes: nowhere, and no blob is opened for it.
+
+    Every browser sends such a part (``filename=""``, no content) when the
+    file field is left empty. Opening a blob for it, even one discarded at
+    once, would touch the blob store's folders at the exact time of the
+    submission. A part without a file name is never kept (:func:`files_from`
+    skips it), so whatever it carries is dropped here.
+    """
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return 0
+
+    def read(self, *_args: Any) -> bytes:
+        return b""
+
+
 @dataclass
 class UploadSink:
     """Where a request's files go, and the key they are encrypted under."""
@@ -194,6 +214,8 @@ class EncryptingRequest(Request):
         sink: UploadSink | None = g.get("upload_sink")
         if sink is None:
             abort(400)
+        if not filename:
+            return DiscardedPart()
         return sink.open()
 
 

@@ -37,15 +37,16 @@ def check_ins() -> ResponseReturnValue:
         return opened
     db = get_session()
     form = CheckInForm()
+    posted: int | None = None
     status = 200
     if request.method == "POST":
-        check_in = small_int(form.check_in.data)
-        if form.validate_on_submit() and check_in is not None:
+        posted = small_int(form.check_in.data)
+        if form.validate_on_submit() and posted is not None:
             given = checkins.Answer(
                 answer=form.answer.data or "", kinds=tuple(form.kinds.data or ()), text=form.text.data or ""
             )
             try:
-                checkins.answer(db, opened.case, check_in, given, local_today(utcnow()))
+                checkins.answer(db, opened.case, posted, given, local_today(utcnow()))
                 db.commit()
             except ProtectionError as exc:
                 db.rollback()
@@ -56,10 +57,19 @@ def check_ins() -> ResponseReturnValue:
             else:
                 flash(_("Thank you. Your answer was sent to the team that protects you."), "info")
                 return _with_session(redirect(url_for("reporting.inbox"), code=303), opened.session)
+        if posted is None or any(f.errors for f in form if f.type in ("HiddenField", "CSRFTokenField")):
+            # The summary lists visible fields only: without this the reporter would see no reason at all.
+            form.form_errors.append(_("This form could not be checked. Please reload the page and try again."))
         status = 400
     due = checkins.open_for_reporter(db, opened.case, local_today(utcnow()))
+    # One form per check-in, each carrying its own id in its single hidden field; only the one
+    # just sent shows what was entered and what went wrong.
+    cards = [(c, form if c.id == posted else CheckInForm(formdata=None, check_in=c.id)) for c in due]
+    if status == 400 and all(c.id != posted for c in due):
+        for message in [*form.form_errors, *form.answer.errors]:
+            flash(str(message), "error")
     resp = Response(
-        render_template("protection/reporter_check_ins.html", public_ref=opened.case.public_ref, due=due, form=form),
+        render_template("protection/reporter_check_ins.html", public_ref=opened.case.public_ref, cards=cards),
         status=status,
     )
     return _with_session(resp, opened.session)

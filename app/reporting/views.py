@@ -74,9 +74,10 @@ def _check_ticket(raw: str | None) -> str | None:
     """None if the form ticket is fine, else the message to show."""
     settings = get_settings()
     max_age = settings.form_max_hours * 3600
+    now = _now_epoch()
     try:
-        nonce = abuse.check(get_secrets().session_secret, raw, _now_epoch(), settings.form_min_seconds, max_age)
-        if not used_tickets().first_use(nonce, max_age):
+        nonce = abuse.check(get_secrets().session_secret, raw, now, settings.form_min_seconds, max_age)
+        if not used_tickets().first_use(nonce, max_age, now):
             raise abuse.TicketError("used")
         count_this_request()
     except abuse.TicketError as exc:
@@ -88,6 +89,11 @@ def _check_ticket(raw: str | None) -> str | None:
             return str(_("This form was already sent. If you reloaded the page, your report was received once."))
         return str(_("This form could not be checked. Please reload the page and try again."))
     return None
+
+
+def flash_files_not_kept() -> None:
+    """Tell the reporter that the files of a refused form were deleted, so they attach them again."""
+    flash(_("For your safety, files are not kept when the form has an error: please attach them again."), "info")
 
 
 def _department_choices() -> list[SelectChoice]:
@@ -142,9 +148,7 @@ def report() -> ResponseReturnValue:
         if problem:
             flash(problem, "error")
         if storages:
-            flash(
-                _("For your safety, files are not kept when the form has an error: please attach them again."), "info"
-            )
+            flash_files_not_kept()
         form.ticket.data = _ticket()
         return render_template(
             "reporter/report.html", form=form, max_mib=settings.max_upload_bytes // 2**20, max_files=settings.max_files
@@ -310,9 +314,11 @@ def inbox() -> ResponseReturnValue:
     form = MessageForm()
     status = 200
     if request.method == "POST":
-        if len(storages) > settings.max_files:
+        valid = form.validate_on_submit()
+        if len(storages) > settings.max_files:  # after validation, which would clear this error
             form.files.errors = [_("Attach at most %(n)d files.", n=settings.max_files)]
-        if form.validate_on_submit() and not form.files.errors:
+            valid = False
+        if valid:
             answers = request.form.get("answers") == "1"
             try:
                 service.add_reporter_message(
@@ -332,6 +338,8 @@ def inbox() -> ResponseReturnValue:
                 raise
             flash(_("Your message was sent."), "info")
             return _with_session(redirect(url_for("reporting.inbox"), code=303), session)
+        if storages:  # none was claimed: release_uploads deletes them after the request
+            flash_files_not_kept()
         status = 400
     view = service.read_inbox(case, case_key)
     words = str(STATUS_WORDS.get(view.status, _l("Being handled.")))

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from app.authz import reporter
 from app.db import get_session, utcnow
 from app.models.support import SupportRequest, SupportStatus
-from app.reporting.views import ReporterCase, _stored_files, _with_session, open_reporter_case
+from app.reporting.views import ReporterCase, _stored_files, _with_session, flash_files_not_kept, open_reporter_case
 from app.runtime import get_settings
 from app.support import service
 from app.support.errors import SupportError
@@ -75,9 +75,11 @@ def support() -> ResponseReturnValue:
     form = ReporterRequestForm()
     status = 200
     if request.method == "POST":
-        if len(storages) > settings.max_files:
+        valid = form.validate_on_submit()
+        if len(storages) > settings.max_files:  # after validation, which would clear this error
             form.files.errors = [_("Attach at most %(n)d files.", n=settings.max_files)]
-        if form.validate_on_submit() and not form.files.errors:
+            valid = False
+        if valid:
             data = service.NewRequest(
                 type=form.type.data or "",
                 amount_requested=form.amount_requested.data,
@@ -99,6 +101,8 @@ def support() -> ResponseReturnValue:
             else:
                 flash(_("Your request for support was sent."), "info")
                 return _with_session(redirect(url_for("reporter_support.support"), code=303), session)
+        if storages:  # none is kept: release_uploads deletes them after the request
+            flash_files_not_kept()
         status = 400
     mine = [
         (r, status_words(r, service.awaiting_confirmation(settings, r)), service.receipts_of(db, case, case_key, r))
