@@ -36,6 +36,7 @@ from app.protection import answer_keys
 from app.protection.errors import InvalidInput
 from app.protection.matching import ADVERSE_EVENTS
 from app.reporting.errors import NotReady
+from app.web.i18n import lazy_gettext as _l
 from config import Settings, checkin_days
 from crypto import FieldCipher
 
@@ -108,15 +109,15 @@ def answer(db: Session, case: Case, check_in_id: int, given: Answer, today: dt.d
     """
     check_in = db.get(CheckIn, check_in_id)
     if check_in is None or check_in.case_id != case.id or check_in.due_on > today:
-        raise InvalidInput("there is no such check-in to answer")
+        raise InvalidInput(_l("there is no such check-in to answer"))
     if check_in.answered_on is not None:
-        raise InvalidInput("this check-in was answered already")
+        raise InvalidInput(_l("this check-in was answered already"))
     if given.answer not in {a.value for a in CheckInAnswer}:
-        raise InvalidInput("choose one of the answers")
+        raise InvalidInput(_l("choose one of the answers"))
     if any(k not in TREATMENT_KINDS for k in given.kinds) or len(given.text) > MAX_TEXT:
-        raise InvalidInput("the answer's details are not valid")
+        raise InvalidInput(_l("the answer's details are not valid"))
     if given.answer != CheckInAnswer.ALL_WELL.value and not (given.kinds or given.text.strip()):
-        raise InvalidInput("say what happened: tick what applies or write a few words")
+        raise InvalidInput(_l("say what happened: tick what applies or write a few words"))
     check_in.answer = given.answer
     check_in.answered_on = today
     details = {"kinds": sorted(set(given.kinds)), "text": given.text.strip()}

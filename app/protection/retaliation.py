@@ -62,6 +62,7 @@ from app.protection.errors import InvalidInput, NotAllowed
 from app.protection.matching import EVENT_TYPES
 from app.reporting.errors import NotReady
 from app.reporting.service import _new_public_ref, _recovery, case_cipher, new_entry
+from app.web.i18n import lazy_gettext as _l
 from config import Settings
 from crypto import public_from_private
 
@@ -234,13 +235,13 @@ def report_from_inbox(
     today = local_today(now)
     what = complaint.what.strip()
     if not what or len(what) > MAX_TEXT:
-        raise InvalidInput("say what happened to you (at most 20,000 characters)")
+        raise InvalidInput(_l("say what happened to you (at most 20,000 characters)"))
     if complaint.measure_type is not None and complaint.measure_type not in MEASURE_TYPES:
-        raise InvalidInput("choose what kind of treatment it was")
+        raise InvalidInput(_l("choose what kind of treatment it was"))
     if complaint.measure_on is not None and not original.received_on <= complaint.measure_on <= today:
-        raise InvalidInput("the date of the measure must be between your report and today")
+        raise InvalidInput(_l("the date of the measure must be between your report and today"))
     if original.kind == CaseKind.RETALIATION.value:
-        raise NotAllowed("report retaliation from the inbox of the original report")
+        raise NotAllowed(_l("report retaliation from the inbox of the original report"))
     # Neither the case row nor its grants get a time: this is a reporter action (DESIGN.md section 5).
     case, case_key = _new_case(
         db, settings, original, today, channel=Channel.WEB.value, created_at=None, granted_by=None

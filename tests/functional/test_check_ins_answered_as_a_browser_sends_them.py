@@ -101,3 +101,17 @@ def test_no_reporter_form_sends_a_hidden_field_twice(app, office, reporter):
         for form in forms:
             hidden = form.names("hidden")
             assert len(hidden) == len(set(hidden)), (url, form.action, hidden)
+
+
+def test_a_refused_answer_is_explained_in_korean_on_the_korean_page(app, office, reporter):
+    """The service's reasons are translated: a Korean reporter is not shown an English sentence."""
+    from tests.unit.web.helpers import choose_language
+
+    _officer_with_due_check_ins(app, reporter)
+    choose_language(reporter.client, "ko")
+    page = reporter.client.get("/receipt/check-ins").get_data(as_text=True)
+    assert form_posting_to(page, "/receipt/check-ins").fill(answer="all_well").send(reporter.client).status_code == 303
+    r = form_posting_to(page, "/receipt/check-ins").fill(answer="concern", text="x").send(reporter.client)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "이 확인 요청에는 이미 답하셨습니다" in html and "answered already" not in html
