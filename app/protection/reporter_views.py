@@ -65,6 +65,10 @@ def check_ins() -> ResponseReturnValue:
     # One form per check-in, each carrying its own id in its single hidden field; only the one
     # just sent shows what was entered and what went wrong.
     cards = [(c, form if c.id == posted else CheckInForm(formdata=None, check_in=c.id)) for c in due]
+    for c, card_form in cards:
+        # Several forms on one page: each field's id (and its labels' targets) names the check-in.
+        for card_field in card_form:
+            card_field.id = f"{card_field.id}-ci{c.id}"
     if status == 400 and all(c.id != posted for c in due):
         for message in [*form.form_errors, *form.answer.errors]:
             flash(str(message), "error")

@@ -115,3 +115,16 @@ def test_a_refused_answer_is_explained_in_korean_on_the_korean_page(app, office,
     html = r.get_data(as_text=True)
     assert r.status_code == 400
     assert "이 확인 요청에는 이미 답하셨습니다" in html and "answered already" not in html
+
+
+def test_two_check_in_forms_on_one_page_share_no_element_id(app, office, reporter):
+    """Screen readers follow label-for/id pairs: each form's fields must be told apart."""
+    import re
+
+    ids = _officer_with_due_check_ins(app, reporter, due=2)
+    assert len(ids) == 2
+    page = reporter.client.get("/receipt/check-ins").get_data(as_text=True)
+    element_ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(element_ids) == len(set(element_ids)), sorted(i for i in element_ids if element_ids.count(i) > 1)
+    for label_target in re.findall(r'\bfor="([^"]+)"', page):
+        assert label_target in element_ids
