@@ -20,6 +20,7 @@ from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
 from app.cases.handover import take_over
 from app.cases.workflow import check_version, refresh_deadlines
+from app.models.audit import ActorKind
 from app.models.cases import (
     Case,
     CaseAssignment,
@@ -233,16 +234,23 @@ def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor
 
 
 def restrict_to_members(
-    db: Session, case: Case, case_key: bytes, team: Team, members: list[StaffUser], actor: StaffUser, now: dt.datetime
+    db: Session,
+    case: Case,
+    case_key: bytes,
+    team: Team,
+    members: list[StaffUser],
+    actor: StaffUser | None,
+    now: dt.datetime,
 ) -> None:
     """Seal the case to chosen members of a team instead of the whole team (conflict of interest).
 
     Each new personal grant records the team it stands in for (``via_team_id``), so that leaving
     the team revokes it (:func:`app.staff.teams.remove_member`) as the re-key does for the team's own grants.
+    ``actor`` is None when the setup or recovery CLI does it (a membership added with the team key).
     """
     for member in members:
         if not _live_grant(case, user_id=member.id) and not _excluded(db, case, member):
-            grant = case_keys.grant_user(case, case_key, member, granted_by=actor.id)
+            grant = case_keys.grant_user(case, case_key, member, granted_by=actor.id if actor else None)
             grant.created_at = now
             grant.via_team_id = team.id
     db.flush()
@@ -250,7 +258,15 @@ def restrict_to_members(
         if grant.grantee_kind == GranteeKind.TEAM.value and grant.team_id == team.id and grant.revoked_at is None:
             revoke_grant(db, case, grant, actor, now)
     db.flush()
-    record(db, "case.restricted_to_members", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)
+    record(
+        db,
+        "case.restricted_to_members",
+        actor_user_id=actor.id if actor else None,
+        actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
+        case_id=case.id,
+        target=f"team:{team.id}",
+        now=now,
+    )
 
 
 def exclude_member(
@@ -297,8 +313,8 @@ def exclude_member(
     retaliation.carry_exclusion(db, case, user, actor, now, actor_private=actor_private)
 
 
-def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser, now: dt.datetime) -> None:
-    """Revoke a grant: its sealed copy of the case key is destroyed, not just flagged."""
+def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser | None, now: dt.datetime) -> None:
+    """Revoke a grant: its sealed copy of the case key is destroyed, not just flagged (``actor`` None: the CLI)."""
     if grant.case_id != case.id:
         raise CaseError("grant of another case")
     if grant.grantee_kind in (GranteeKind.RECOVERY.value, GranteeKind.REPORTER.value):
@@ -315,7 +331,15 @@ def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser,
     grant.revoked_at = now
     grant.sealed_key_ct = b""
     db.flush()
-    record(db, "case.grant_revoked", actor_user_id=actor.id, case_id=case.id, target=f"grant:{grant.id}", now=now)
+    record(
+        db,
+        "case.grant_revoked",
+        actor_user_id=actor.id if actor else None,
+        actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
+        case_id=case.id,
+        target=f"grant:{grant.id}",
+        now=now,
+    )
 
 
 def grants_view(db: Session, case: Case) -> list[tuple[CaseKeyGrant, str]]:

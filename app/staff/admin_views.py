@@ -164,8 +164,10 @@ def team_confirm(team_id: int, user_id: int) -> WerkzeugResponse:
     db = get_session()
     team, user = _posted_team_and_user(team_id, user_id)
     try:
-        key = teams.open_team_key_for(team, current_user, current_private_key())
-        teams.confirm_member(team, key, user, current_user)
+        private = current_private_key()
+        key = teams.open_team_key_for(team, current_user, private)
+        # With my own key too, the team's cases restricted to members reach the newcomer at once.
+        teams.confirm_member(team, key, user, current_user, confirmer_private=private)
     except NotATeamMember:
         abort(403)
     record(db, "team.member_confirmed", actor_user_id=current_user.id, target=f"team:{team.id},user:{user.id}")

@@ -4,6 +4,12 @@ Adding a member needs someone who holds the team key (a confirmed member, or
 the setup CLI that just made the key, or the offline recovery key): an admin
 can *propose* a membership but cannot grant one alone, so an admin never
 reaches case content by role alone (DESIGN.md section 2).
+
+A new member is fitted to the team's conflict-of-interest exclusions as they
+join (:func:`_fit_to_team_cases`): a team grant on a case they are excluded
+from is replaced by personal grants to the others before they get the team
+key, and a case the team holds only through personal stand-in grants (an
+exclusion restricted it) is sealed to them as well.
 """
 
 from __future__ import annotations
@@ -14,15 +20,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from app import audit
+from app.cases import keys as case_keys
+from app.cases.service import CaseError, restrict_to_members
 from app.db import utcnow
-from app.models.audit import ActorKind
-from app.models.cases import CaseKeyGrant, GranteeKind, IdentityRecord
+from app.models.audit import ActorKind, AuditEvent
+from app.models.cases import Case, CaseExcludedMember, CaseKeyGrant, GranteeKind, IdentityRecord
 from app.models.protection import CheckIn
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.protection import answer_keys
 from app.staff import keyring
 from app.staff.errors import NotATeamMember, UnknownTeam
 from crypto import generate_keypair, open_sealed, seal
+
+# Audit action that marks a stand-in grant still owed to a new member (see :func:`finish_stand_in_grants`).
+STAND_IN_PENDING = "team.stand_in_pending"
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -87,7 +98,15 @@ def propose_member(session: Session, team: Team, user: StaffUser, proposed_by: S
     return m
 
 
-def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_by: StaffUser) -> TeamMembership:
+def confirm_member(
+    team: Team,
+    team_private: bytes,
+    user: StaffUser,
+    confirmed_by: StaffUser,
+    *,
+    confirmer_private: bytes | None = None,
+    now: dt.datetime | None = None,
+) -> TeamMembership:
     """Seal the team key to ``user``, completing an admin's proposal (four eyes).
 
     Only a pending proposal is confirmed: a membership that exists, holds no
@@ -97,6 +116,12 @@ def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_b
     member could propose and confirm by themselves. Nobody confirms their own
     membership, and a disabled account is never given the team key. Every
     refusal is :class:`NotATeamMember` (the web answers 403).
+
+    The new member is fitted to the team's exclusions in the same transaction
+    (:func:`_fit_to_team_cases`). ``confirmer_private`` (the confirming member's
+    own private key) lets the cases the team holds only through personal
+    stand-in grants be sealed to the new member at once; without it they are
+    left to the next login of a member who can open them.
     """
     if confirmed_by.id == user.id:
         raise NotATeamMember("nobody confirms their own membership")
@@ -107,7 +132,7 @@ def confirm_member(team: Team, team_private: bytes, user: StaffUser, confirmed_b
         raise NotATeamMember("a proposal is confirmed by someone other than its proposer")
     if not user.is_active:
         raise NotATeamMember("a disabled account cannot be confirmed")
-    return _confirm(team, team_private, user, proposed_by=None)
+    return _fit_and_confirm(team, team_private, user, confirmed_by, confirmer_private, now or utcnow())
 
 
 def add_member_with_key(
@@ -116,10 +141,12 @@ def add_member_with_key(
     """Propose and confirm at once, for the setup and recovery CLI that holds the team key itself.
 
     Not reachable from the web: there, a member confirms only what an admin
-    proposed (:func:`confirm_member`).
+    proposed (:func:`confirm_member`). Fitted to the team's exclusions like a
+    confirmation; the CLI holds no member's key, so stand-in grants owed to
+    the new member wait for a member's login.
     """
     propose_member(session, team, user, actor)
-    return _confirm(team, team_private, user, proposed_by=actor)
+    return _fit_and_confirm(team, team_private, user, actor, None, utcnow())
 
 
 def open_team_key_for(team: Team, user: StaffUser, user_private: bytes) -> bytes:
@@ -283,6 +310,8 @@ def finish_pending_rekeys(session: Session, user: StaffUser, user_private: bytes
     from app.protection.retaliation import finish_exclusion_reseals
 
     finish_exclusion_reseals(session, user, user_private, utcnow())
+    # And stand-in grants a confirmation owed a new member but could not seal (no member's own key at hand).
+    finish_stand_in_grants(session, user, user_private, utcnow())
     return done
 
 
@@ -305,3 +334,233 @@ def _confirm(team: Team, team_private: bytes, user: StaffUser, proposed_by: Staf
     m.sealed_team_key_ct = keyring.seal_team_key_to(team, team_private, user.public_key)
     m.key_version = team.key_version
     return m
+
+
+def _fit_and_confirm(
+    team: Team,
+    team_private: bytes,
+    user: StaffUser,
+    actor: StaffUser | None,
+    actor_private: bytes | None,
+    now: dt.datetime,
+) -> TeamMembership:
+    """Fit ``user`` to the team's exclusions, then seal the team key to them (one transaction, the caller's)."""
+    session = object_session(team)
+    if session is None:
+        raise UnknownTeam(str(team.id))
+    _fit_to_team_cases(session, team, team_private, user, actor, actor_private, now)
+    return _confirm(team, team_private, user, proposed_by=actor)
+
+
+def _fit_to_team_cases(
+    session: Session,
+    team: Team,
+    team_private: bytes,
+    user: StaffUser,
+    actor: StaffUser | None,
+    actor_private: bytes | None,
+    now: dt.datetime,
+) -> None:
+    """Make the team's cases match a joining member's exclusions, before the team key is sealed to them.
+
+    Threat: a person excluded from a case (conflict of interest) who later joins a team holding a
+    live grant on that case would get the team key, open that grant and read the case; only the
+    access check would refuse them, and exclusion is meant to be cryptographic (DESIGN.md
+    section 4). So each such grant is opened with the team key, sealed personally to the team's
+    other confirmed, active, non-excluded members (marked as standing in for the team) and
+    destroyed, as an exclusion does (:func:`app.cases.service.restrict_to_members`, audited). A case
+    that nobody else could then open is refused: :class:`NotATeamMember`, and nothing is changed.
+
+    The other way round: a case the team holds only through stand-in grants (an exclusion restricted
+    it) would never reach the new member, so it is sealed to them too when they are not excluded
+    (:func:`_grant_stand_ins`).
+    """
+    excluded_team_grants = list(
+        session.scalars(
+            select(CaseKeyGrant)
+            .join(
+                CaseExcludedMember,
+                (CaseExcludedMember.case_id == CaseKeyGrant.case_id) & (CaseExcludedMember.user_id == user.id),
+            )
+            .where(
+                CaseKeyGrant.grantee_kind == GranteeKind.TEAM.value,
+                CaseKeyGrant.team_id == team.id,
+                CaseKeyGrant.revoked_at.is_(None),
+            )
+            .order_by(CaseKeyGrant.id)
+        )
+    )
+    others = [m.user for m in team.memberships if m.is_confirmed and m.user_id != user.id and m.user.is_active]
+    plans: list[tuple[Case, bytes, list[StaffUser]]] = []
+    for grant in excluded_team_grants:
+        case = grant.case
+        staying = [u for u in others if session.get(CaseExcludedMember, (case.id, u.id)) is None]
+        other_staff = any(
+            g.revoked_at is None
+            and g.id != grant.id
+            and g.grantee_kind in (GranteeKind.TEAM.value, GranteeKind.USER.value)
+            for g in case.grants
+        )
+        if not staying and not other_staff:
+            raise NotATeamMember(f"case {case.id} would be left to nobody: every other member is excluded from it")
+        case_key = open_sealed(team_private, grant.sealed_key_ct, keyring.case_key_context(case.id))
+        plans.append((case, case_key, staying))
+    for case, case_key, staying in plans:
+        try:
+            restrict_to_members(session, case, case_key, team, staying, actor, now)
+        except CaseError as exc:  # checked above; kept so a change there cannot hand the key over silently
+            raise NotATeamMember(str(exc)) from exc
+    _grant_stand_ins(session, team, user, actor, actor_private, now)
+
+
+def _grant_stand_ins(
+    session: Session,
+    team: Team,
+    user: StaffUser,
+    actor: StaffUser | None,
+    actor_private: bytes | None,
+    now: dt.datetime,
+) -> None:
+    """Seal to a joining member each case the team holds only through stand-in grants, or mark it pending.
+
+    Such a case has live personal grants standing in for the team (``via_team_id``), no live team
+    grant, and the joining member is neither excluded from it nor holding a live grant already. The
+    team key cannot open a personal grant, so the case key comes from the confirming member's own
+    key (``actor_private``). When they cannot open it (no key given, or they are excluded or hold no
+    grant) an audit row ``team.stand_in_pending`` marks it, and :func:`finish_stand_in_grants` seals
+    it at the next login of a member who can.
+    """
+    stand_ins = select(CaseKeyGrant.case_id).where(
+        CaseKeyGrant.grantee_kind == GranteeKind.USER.value,
+        CaseKeyGrant.via_team_id == team.id,
+        CaseKeyGrant.revoked_at.is_(None),
+    )
+    team_grants = select(CaseKeyGrant.case_id).where(
+        CaseKeyGrant.grantee_kind == GranteeKind.TEAM.value,
+        CaseKeyGrant.team_id == team.id,
+        CaseKeyGrant.revoked_at.is_(None),
+    )
+    own_grants = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == user.id, CaseKeyGrant.revoked_at.is_(None))
+    exclusions = select(CaseExcludedMember.case_id).where(CaseExcludedMember.user_id == user.id)
+    case_ids = session.scalars(
+        stand_ins.where(
+            CaseKeyGrant.case_id.not_in(team_grants),
+            CaseKeyGrant.case_id.not_in(own_grants),
+            CaseKeyGrant.case_id.not_in(exclusions),
+        )
+        .distinct()
+        .order_by(CaseKeyGrant.case_id)
+    ).all()
+    for case_id in case_ids:
+        case = session.get(Case, case_id)
+        if case is None:
+            continue
+        case_key = _case_key_as(session, case, actor, actor_private)
+        if case_key is None:
+            audit.record(
+                session,
+                STAND_IN_PENDING,
+                actor_user_id=actor.id if actor else None,
+                actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
+                case_id=case.id,
+                target=f"team:{team.id},user:{user.id}",
+                now=now,
+            )
+            continue
+        _seal_stand_in(session, case, case_key, team, user, actor, now)
+
+
+def finish_stand_in_grants(session: Session, user: StaffUser, user_private: bytes, now: dt.datetime) -> int:
+    """At a member's login: seal the stand-in grants a confirmation could not; returns how many.
+
+    Why: the confirming member may hold no grant of a restricted case (or the confirmation came
+    from the CLI), so the new member was left without it and ``team.stand_in_pending`` was
+    audited. Any confirmed member of the team who can open the case finishes it. A pending row is
+    done, or stale, when the new member has any grant row of the case made since it (sealed
+    already, even if revoked since on purpose), has left the team or been disabled or excluded,
+    or the team holds the case again by its own grant or not at all.
+    """
+    done = 0
+    for membership in list(user.memberships):
+        if not membership.is_confirmed:
+            continue
+        team = membership.team
+        pending = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == STAND_IN_PENDING, AuditEvent.target.like(f"team:{team.id},user:%"))
+            .order_by(AuditEvent.id)
+        ).all()
+        for event in pending:
+            newcomer = _pending_newcomer(team, event)
+            if newcomer is None or newcomer.id == user.id or event.case_id is None:
+                continue
+            case = session.get(Case, event.case_id)
+            if case is None or not _stand_in_still_owed(session, case, team, newcomer, event.at):
+                continue
+            case_key = _case_key_as(session, case, user, user_private)
+            if case_key is None:
+                continue
+            _seal_stand_in(session, case, case_key, team, newcomer, user, now)
+            done += 1
+    return done
+
+
+def _pending_newcomer(team: Team, event: AuditEvent) -> StaffUser | None:
+    """The confirmed, active member a pending row names, if they still are one."""
+    _team_part, _sep, user_part = (event.target or "").partition(",user:")
+    if not user_part.isdigit():
+        return None
+    for m in team.memberships:
+        if m.user_id == int(user_part) and m.is_confirmed and m.user.is_active:
+            return m.user
+    return None
+
+
+def _stand_in_still_owed(session: Session, case: Case, team: Team, newcomer: StaffUser, since: dt.datetime) -> bool:
+    if session.get(CaseExcludedMember, (case.id, newcomer.id)) is not None:
+        return False
+    live = [g for g in case.grants if g.revoked_at is None]
+    if any(g.grantee_kind == GranteeKind.TEAM.value and g.team_id == team.id for g in live):
+        return False
+    if not any(g.via_team_id == team.id for g in live):
+        return False
+    return not any(g.user_id == newcomer.id and (g.revoked_at is None or _made_since(g, since)) for g in case.grants)
+
+
+def _made_since(grant: CaseKeyGrant, since: dt.datetime) -> bool:
+    return grant.created_at is not None and grant.created_at >= since
+
+
+def _case_key_as(session: Session, case: Case, who: StaffUser | None, private: bytes | None) -> bytes | None:
+    """The case key as ``who`` opens it with their own key, or None (no key, no grant, or excluded)."""
+    if who is None or private is None:
+        return None
+    try:
+        return case_keys.open_as_staff(session, case, who, private)
+    except case_keys.NoAccess:
+        return None
+
+
+def _seal_stand_in(
+    session: Session,
+    case: Case,
+    case_key: bytes,
+    team: Team,
+    user: StaffUser,
+    actor: StaffUser | None,
+    now: dt.datetime,
+) -> None:
+    """Seal the case key to ``user`` as a grant standing in for ``team`` (revoked if they leave it), audited."""
+    grant = case_keys.grant_user(case, case_key, user, granted_by=actor.id if actor else None)
+    grant.created_at = now
+    grant.via_team_id = team.id
+    session.flush()
+    audit.record(
+        session,
+        "case.stand_in_granted",
+        actor_user_id=actor.id if actor else None,
+        actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
+        case_id=case.id,
+        target=f"grant:{grant.id}",
+        now=now,
+    )
