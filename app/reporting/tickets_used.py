@@ -49,9 +49,15 @@ def forget_at(day: dt.date, ttl_seconds: int) -> int:
 
 
 def buckets(now_epoch: int, ttl_seconds: int) -> list[dt.date]:
-    """The days whose used nonces a ticket presented now must be checked against, today first."""
+    """The days whose used nonces a ticket presented now must be checked against, today first.
+
+    Tomorrow is checked too: a worker whose clock runs ahead (within
+    ``CLOCK_SKEW_SECONDS``) may already have filed a use just before our
+    midnight under its next day, and a replay on this worker must still see it.
+    """
     today = day_of_use(now_epoch)
-    return [today - dt.timedelta(days=n) for n in range(days_to_check(ttl_seconds) + 1)]
+    earlier = [today - dt.timedelta(days=n) for n in range(1, days_to_check(ttl_seconds) + 1)]
+    return [today, today + dt.timedelta(days=1), *earlier]
 
 
 class UsedTickets(Protocol):

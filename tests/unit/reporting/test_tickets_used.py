@@ -68,6 +68,14 @@ def test_a_ticket_used_just_before_midnight_in_seoul_is_refused_until_it_expires
         assert used.first_use(nonce, TTL, used_at + later) is False
 
 
+def test_a_ticket_used_on_a_worker_already_past_midnight_is_refused_on_one_still_before_it(used):
+    """Workers' clocks differ by up to CLOCK_SKEW_SECONDS: the use filed under tomorrow must still count."""
+    nonce = secrets.token_bytes(16)
+    midnight = _next_seoul_midnight(time.time())
+    assert used.first_use(nonce, TTL, midnight + 5) is True  # a worker whose clock is ahead
+    assert used.first_use(nonce, TTL, midnight - 10) is False  # a worker still before midnight
+
+
 def test_the_memory_record_forgets_a_day_once_its_tickets_have_all_expired():
     used, nonce, now = MemoryUsedTickets(), secrets.token_bytes(16), int(time.time())
     assert used.first_use(nonce, TTL, now)
