@@ -23,6 +23,7 @@ from app.staff.current import current_private_key
 from app.staff.errors import (
     DuplicateUser,
     InvalidCredentials,
+    LastToOpenCases,
     NotATeamMember,
     OwnRolesUnchangeable,
     UnknownTeam,
@@ -182,6 +183,20 @@ def team_remove(team_id: int, user_id: int) -> WerkzeugResponse:
     """Remove a member; the team is re-keyed now if I hold its key, else at a member's next login."""
     db = get_session()
     team, user = _posted_team_and_user(team_id, user_id)
+    try:
+        # Checked before anything is written, the audit row included (nothing is removed).
+        teams.check_removal(db, team, user)
+    except LastToOpenCases as exc:
+        flash(
+            _(
+                "%(user)s is the last one who can open %(refs)s: assign those cases to another member first "
+                "(or re-grant them with the recovery key), then remove them.",
+                user=user.username,
+                refs=", ".join(exc.refs),
+            ),
+            "error",
+        )
+        return redirect(url_for("staff_admin.team_list"))
     key = keyring.open_team_key(team, current_user, current_private_key())
     record(db, "team.member_removed", actor_user_id=current_user.id, target=f"team:{team.id},user:{user.id}")
     teams.remove_member(db, team, user, key, actor_user_id=current_user.id)

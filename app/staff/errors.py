@@ -51,3 +51,11 @@ class UnknownTeam(StaffError):
 
 class InvalidEmail(StaffError):
     """Not one plain e-mail address (a list, a line break or no domain)."""
+
+
+class LastToOpenCases(StaffError):
+    """Removing this member would leave cases no staff member can open (``refs``: their public refs)."""
+
+    def __init__(self, refs: list[str]) -> None:
+        super().__init__(", ".join(refs))
+        self.refs = refs

@@ -15,6 +15,8 @@ exclusion restricted it) is sealed to them as well.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -29,11 +31,19 @@ from app.models.protection import CheckIn
 from app.models.staff import StaffUser, Team, TeamKind, TeamMembership
 from app.protection import answer_keys
 from app.staff import keyring
-from app.staff.errors import NotATeamMember, UnknownTeam
+from app.staff.errors import LastToOpenCases, NotATeamMember, UnknownTeam
 from crypto import generate_keypair, open_sealed, seal
+
+log = logging.getLogger(__name__)
 
 # Audit action that marks a stand-in grant still owed to a new member (see :func:`finish_stand_in_grants`).
 STAND_IN_PENDING = "team.stand_in_pending"
+
+# How far back a login looks for ``team.stand_in_pending`` rows (see :func:`finish_stand_in_grants`).
+STAND_IN_PENDING_WINDOW = dt.timedelta(days=90)
+
+# The target of a pending row, exactly as :func:`_grant_stand_ins` writes it (ASCII digits only).
+_PENDING_TARGET = re.compile(r"^team:(\d+),user:(\d+)$", re.ASCII)
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -178,17 +188,34 @@ def remove_member(
     Their personal grants that stand in for this team's grant (sealed to them one by one when a
     colleague was excluded, ``CaseKeyGrant.via_team_id``) are revoked too: the re-key shuts a leaver
     out of the team's grants, and without this they would keep every case an exclusion touched.
+    Such a grant is kept, marked as standing in for another team instead, when the leaver is still
+    entitled to the case through that team (:func:`_other_team_standing_in`).
+
+    Refused with :class:`LastToOpenCases`, before anything is changed, when a revoked grant would
+    leave a case that no staff member can open (:func:`_plan_stand_in_grants`).
     """
+    now = now or utcnow()
+    moves, revocations = _plan_stand_in_grants(session, team, user)
     m = _membership(team, user)
     if m is not None:
         team.memberships.remove(m)
         session.delete(m)
         session.flush()
-    _revoke_stand_in_grants(session, team, user, actor_user_id, now or utcnow())
+    _move_stand_in_grants(session, moves, actor_user_id, now)
+    _revoke_stand_in_grants(session, revocations, actor_user_id, now)
     if team_private is None:
         team.rekey_pending = True
     else:
         rekey(session, team, team_private, actor_user_id=actor_user_id)
+
+
+def check_removal(session: Session, team: Team, user: StaffUser) -> None:
+    """Refuse, changing nothing, a removal :func:`remove_member` would refuse (:class:`LastToOpenCases`).
+
+    For a caller that writes before removing (the removal's audit row): it asks first, so a refused
+    removal leaves no trace but the refusal.
+    """
+    _plan_stand_in_grants(session, team, user)
 
 
 def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: int | None = None) -> bytes:
@@ -259,23 +286,106 @@ def rekey(session: Session, team: Team, old_private: bytes, *, actor_user_id: in
     return keys.private
 
 
-def _revoke_stand_in_grants(
-    session: Session, team: Team, user: StaffUser, actor_user_id: int | None, now: dt.datetime
-) -> None:
-    """Destroy ``user``'s live grants that stand in for ``team``'s grant, one audit row each.
+def _plan_stand_in_grants(
+    session: Session, team: Team, user: StaffUser
+) -> tuple[list[tuple[CaseKeyGrant, Team]], list[CaseKeyGrant]]:
+    """Sort ``user``'s live grants standing in for ``team`` into (moved to another team, revoked).
 
-    Unlike :func:`app.cases.service.revoke_grant` this does not refuse the last staff grant of a
-    case: a person who left the team must not keep the case, and the recovery key can re-grant it.
+    Threat: unlike :func:`app.cases.service.revoke_grant`, a leaver's grant is revoked even when it is
+    the case's last staff grant (a person who left the team must not keep the case), and a case
+    that no staff member can open is lost to everyone but the offline recovery key; a newcomer to
+    the team never receives it either. So the removal is refused (:class:`LastToOpenCases`, naming
+    the cases) when a revoked grant would leave its case without another live staff grant: a team
+    grant, or a personal grant of an active user that this removal keeps.
     """
     grants = session.scalars(
-        select(CaseKeyGrant).where(
+        select(CaseKeyGrant)
+        .where(
             CaseKeyGrant.grantee_kind == GranteeKind.USER.value,
             CaseKeyGrant.user_id == user.id,
             CaseKeyGrant.via_team_id == team.id,
             CaseKeyGrant.revoked_at.is_(None),
         )
+        .order_by(CaseKeyGrant.id)
+    ).all()
+    moves: list[tuple[CaseKeyGrant, Team]] = []
+    revocations: list[CaseKeyGrant] = []
+    for grant in grants:
+        other_team = _other_team_standing_in(session, grant, team, user)
+        if other_team is not None:
+            moves.append((grant, other_team))
+        else:
+            revocations.append(grant)
+    revoked_ids = {g.id for g in revocations}
+    orphaned = sorted(
+        {grant.case.public_ref for grant in revocations if not _other_staff_can_open(session, grant.case, revoked_ids)}
     )
-    for grant in list(grants):
+    if orphaned:
+        raise LastToOpenCases(orphaned)
+    return moves, revocations
+
+
+def _other_staff_can_open(session: Session, case: Case, revoked_ids: set[int]) -> bool:
+    """Whether a live team grant, or a live personal grant of an active user, stays on ``case``."""
+    for grant in case.grants:
+        if grant.revoked_at is not None or grant.id in revoked_ids:
+            continue
+        if grant.grantee_kind == GranteeKind.TEAM.value:
+            return True
+        if grant.grantee_kind == GranteeKind.USER.value and grant.user_id is not None:
+            holder = session.get(StaffUser, grant.user_id)
+            if holder is not None and holder.is_active:
+                return True
+    return False
+
+
+def _other_team_standing_in(session: Session, grant: CaseKeyGrant, team: Team, user: StaffUser) -> Team | None:
+    """Another team of ``user``'s through which they still hold the grant's case, or None.
+
+    A personal grant records one team (``via_team_id``), and sealing stand-ins for a second team
+    skips anyone who already holds a live grant: a member of two teams that both hold the case only
+    through stand-in grants got one grant, marked for the first team, and lost the case on leaving
+    it although the second team still entitles them to it. Such a team (the user a confirmed member,
+    active, not excluded; live stand-in grants for it on the case and no live team grant, which
+    would open for them anyway) takes the grant over instead of it being revoked.
+    """
+    case = grant.case
+    if not user.is_active or session.get(CaseExcludedMember, (case.id, user.id)) is not None:
+        return None
+    live = [g for g in case.grants if g.revoked_at is None]
+    for m in sorted(user.memberships, key=lambda m: m.team_id):
+        if not m.is_confirmed or m.team_id == team.id:
+            continue
+        if any(g.grantee_kind == GranteeKind.TEAM.value and g.team_id == m.team_id for g in live):
+            continue
+        if any(g.via_team_id == m.team_id for g in live):
+            return m.team
+    return None
+
+
+def _move_stand_in_grants(
+    session: Session, moves: list[tuple[CaseKeyGrant, Team]], actor_user_id: int | None, now: dt.datetime
+) -> None:
+    """Mark each grant as standing in for its other team (:func:`_other_team_standing_in`), audited."""
+    for grant, other_team in moves:
+        grant.via_team_id = other_team.id
+        session.flush()
+        audit.record(
+            session,
+            "case.stand_in_moved",
+            actor_user_id=actor_user_id,
+            actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
+            case_id=grant.case_id,
+            target=f"grant:{grant.id},team:{other_team.id}",
+            now=now,
+        )
+
+
+def _revoke_stand_in_grants(
+    session: Session, grants: list[CaseKeyGrant], actor_user_id: int | None, now: dt.datetime
+) -> None:
+    """Destroy a leaver's grants that stood in for the team, one audit row each (checked by the plan)."""
+    for grant in grants:
         grant.revoked_at = now
         grant.sealed_key_ct = b""
         session.flush()
@@ -479,6 +589,13 @@ def finish_stand_in_grants(session: Session, user: StaffUser, user_private: byte
     done, or stale, when the new member has any grant row of the case made since it (sealed
     already, even if revoked since on purpose), has left the team or been disabled or excluded,
     or the team holds the case again by its own grant or not at all.
+
+    Audit rows are never closed, so only the rows of the last :data:`STAND_IN_PENDING_WINDOW` are
+    read, and of those only the latest for each case and newcomer: every login otherwise rescanned
+    every pending row ever written. A newcomer whose grant was not finished within that window (no
+    member who can open the case signed in meanwhile) must ask a member to assign them the case.
+    A row that cannot be handled (a target not as :func:`_grant_stand_ins` writes it, or any
+    failure while sealing) is skipped and logged, so it never makes a login fail.
     """
     done = 0
     for membership in list(user.memberships):
@@ -487,31 +604,60 @@ def finish_stand_in_grants(session: Session, user: StaffUser, user_private: byte
         team = membership.team
         pending = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.action == STAND_IN_PENDING, AuditEvent.target.like(f"team:{team.id},user:%"))
-            .order_by(AuditEvent.id)
+            .where(
+                AuditEvent.action == STAND_IN_PENDING,
+                AuditEvent.target.like(f"team:{team.id},user:%"),
+                AuditEvent.at >= now - STAND_IN_PENDING_WINDOW,
+            )
+            .order_by(AuditEvent.id.desc())
         ).all()
+        seen: set[tuple[int | None, str | None]] = set()
         for event in pending:
-            newcomer = _pending_newcomer(team, event)
-            if newcomer is None or newcomer.id == user.id or event.case_id is None:
+            # The latest row for a case and newcomer decides (a grant made since it finished every earlier one).
+            if (event.case_id, event.target) in seen:
                 continue
-            case = session.get(Case, event.case_id)
-            if case is None or not _stand_in_still_owed(session, case, team, newcomer, event.at):
-                continue
-            case_key = _case_key_as(session, case, user, user_private)
-            if case_key is None:
-                continue
-            _seal_stand_in(session, case, case_key, team, newcomer, user, now)
-            done += 1
+            seen.add((event.case_id, event.target))
+            try:
+                done += _finish_stand_in(session, team, event, user, user_private, now)
+            except Exception:  # a login must never fail because of one pending row
+                # The row's id only: its target names people, and the exception may quote it.
+                log.warning("pending stand-in row %s skipped: it could not be handled", event.id)
     return done
 
 
+def _finish_stand_in(
+    session: Session, team: Team, event: AuditEvent, user: StaffUser, user_private: bytes, now: dt.datetime
+) -> int:
+    """Seal the stand-in grant one pending row owes, when still owed and ``user`` can open the case; 1 if sealed."""
+    newcomer = _pending_newcomer(team, event)
+    if newcomer is None or newcomer.id == user.id or event.case_id is None:
+        return 0
+    case = session.get(Case, event.case_id)
+    if case is None or not _stand_in_still_owed(session, case, team, newcomer, event.at):
+        return 0
+    case_key = _case_key_as(session, case, user, user_private)
+    if case_key is None:
+        return 0
+    with session.begin_nested():  # a failure undoes this row's writes only
+        _seal_stand_in(session, case, case_key, team, newcomer, user, now)
+    return 1
+
+
 def _pending_newcomer(team: Team, event: AuditEvent) -> StaffUser | None:
-    """The confirmed, active member a pending row names, if they still are one."""
-    _team_part, _sep, user_part = (event.target or "").partition(",user:")
-    if not user_part.isdigit():
+    """The confirmed, active member a pending row names, if they still are one.
+
+    Parsed strictly (ASCII digits, the whole target): ``str.isdigit`` accepts "²", which ``int``
+    then refuses, and that one malformed row made every login of the team's members fail.
+    """
+    match = _PENDING_TARGET.fullmatch(event.target or "")
+    if match is None:
+        log.warning("pending stand-in row %s skipped: malformed target", event.id)
         return None
+    if int(match.group(1)) != team.id:
+        return None
+    user_id = int(match.group(2))
     for m in team.memberships:
-        if m.user_id == int(user_part) and m.is_confirmed and m.user.is_active:
+        if m.user_id == user_id and m.is_confirmed and m.user.is_active:
             return m.user
     return None
 

@@ -11,13 +11,17 @@ Two holes when a membership was confirmed after an exclusion:
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 import pytest
 from sqlalchemy import select
 
+from app import audit
 from app.cases import keys as case_keys
 from app.cases import service as cases
 from app.db import get_session, utcnow
-from app.models.audit import AuditEvent
+from app.models.audit import ActorKind, AuditEvent
 from app.models.cases import Case, CaseKeyGrant, GranteeKind
 from app.models.staff import Role, StaffUser, Team, TeamKind, TeamMembership
 from app.staff import keyring, service, teams
@@ -339,3 +343,70 @@ def test_a_newcomer_who_leaves_the_team_loses_the_stand_in_grant_they_were_given
         assert not [g for g in _live_grants(db, case_id) if g.user_id == newcomer.id]
     _sign_in(staff, client, newcomer)
     assert _page(client, case_id)[0] == 404
+
+
+# C. Pending rows a login reads: malformed ones are skipped, old ones are no longer read.
+
+
+@pytest.mark.parametrize("user_part", ["²", "abc", "", "{id}\n", "{id},x", "٣"])
+def test_a_malformed_pending_row_is_skipped_and_logged_and_every_login_still_works(
+    app, staff, client, restricted_case, caplog, user_part
+):
+    case_id, team_id, newcomer = restricted_case["case_id"], restricted_case["team_id"], restricted_case["newcomer"]
+    _confirm(app, team_id, newcomer, restricted_case["intake1"], with_own_key=False)  # one good pending row
+    bad_target = f"team:{team_id},user:" + user_part.format(id=newcomer.id)
+    with app.app_context():
+        db = get_session()
+        audit.record(db, teams.STAND_IN_PENDING, actor_kind=ActorKind.SYSTEM, case_id=case_id, target=bad_target)
+        db.commit()
+    with caplog.at_level(logging.WARNING, logger="app.staff.teams"):
+        _sign_in(staff, client, restricted_case["intake1"])
+    assert client.get("/staff/").status_code == 200  # signed in
+    warnings = [r for r in caplog.records if r.name == "app.staff.teams"]
+    assert warnings and all(r.levelno == logging.WARNING for r in warnings)
+    assert not any(bad_target in r.getMessage() or "user:" in r.getMessage() for r in warnings)
+    # The well-formed row was still finished.
+    assert len(_audited(app, "case.stand_in_granted", case_id)) == 1
+    _sign_in(staff, client, newcomer)
+    status, body = _page(client, case_id)
+    assert status == 200 and SECRET in body
+
+
+def test_a_pending_row_older_than_the_window_is_no_longer_read_at_login(app, staff, client, restricted_case):
+    case_id, team_id, newcomer = restricted_case["case_id"], restricted_case["team_id"], restricted_case["newcomer"]
+    intake1 = restricted_case["intake1"]
+    long_ago = utcnow() - teams.STAND_IN_PENDING_WINDOW - dt.timedelta(days=1)
+    with app.app_context():
+        db = get_session()
+        team, confirmer = db.get(Team, team_id), db.get(StaffUser, intake1.id)
+        team_private = teams.open_team_key_for(team, confirmer, _private(db, intake1))
+        teams.confirm_member(team, team_private, db.get(StaffUser, newcomer.id), confirmer, now=long_ago)
+        db.commit()
+    pending = _audited(app, teams.STAND_IN_PENDING, case_id)
+    assert len(pending) == 1 and pending[0].at == long_ago
+
+    _sign_in(staff, client, intake1)  # could open the case and finish it, but the row is too old to be read
+    assert not _audited(app, "case.stand_in_granted", case_id)
+    _sign_in(staff, client, newcomer)
+    assert _page(client, case_id)[0] == 404
+
+    # What the docstring tells them to do: a member assigns them the case.
+    _sign_in(staff, client, intake1)
+    assert _act(staff, client, case_id, "assign", user_id=str(newcomer.id)).status_code == 302
+    _sign_in(staff, client, newcomer)
+    status, body = _page(client, case_id)
+    assert status == 200 and SECRET in body
+
+
+def test_a_pending_row_inside_the_window_is_still_finished_at_login(app, staff, client, restricted_case):
+    case_id, team_id, newcomer = restricted_case["case_id"], restricted_case["team_id"], restricted_case["newcomer"]
+    intake1 = restricted_case["intake1"]
+    with app.app_context():
+        db = get_session()
+        team, confirmer = db.get(Team, team_id), db.get(StaffUser, intake1.id)
+        team_private = teams.open_team_key_for(team, confirmer, _private(db, intake1))
+        recent = utcnow() - teams.STAND_IN_PENDING_WINDOW + dt.timedelta(days=1)
+        teams.confirm_member(team, team_private, db.get(StaffUser, newcomer.id), confirmer, now=recent)
+        db.commit()
+    _sign_in(staff, client, intake1)
+    assert len(_audited(app, "case.stand_in_granted", case_id)) == 1

@@ -18,8 +18,9 @@ from app.cases import service as cases
 from app.db import get_session, utcnow
 from app.models.audit import AuditEvent
 from app.models.cases import Case, CaseKeyGrant
-from app.models.staff import Role, StaffUser, Team, TeamKind
+from app.models.staff import Role, StaffUser, Team, TeamKind, TeamMembership
 from app.staff import keyring, service, teams
+from app.staff.errors import LastToOpenCases
 from crypto import DecryptionError, open_sealed, passwords
 
 from .conftest import PASSWORD, StaffMember
@@ -232,3 +233,177 @@ def test_a_member_also_assigned_the_case_by_name_keeps_it_after_leaving_the_team
     _sign_in(staff, client, intake["intake2"])
     status, body = _page(client, excluded_case)
     assert status == 200 and SECRET in body
+
+
+# The last staff member who can open a case does not leave the team with it.
+
+
+def _remove_as(app, team_id: int, leaver: StaffMember, by: StaffMember) -> None:
+    """``by``, a member holding the team key, removes ``leaver`` in the service (re-keyed at once)."""
+    with app.app_context():
+        db = get_session()
+        team = db.get(Team, team_id)
+        by_user = db.get(StaffUser, by.id)
+        team_key = keyring.open_team_key(team, by_user, passwords.unwrap(PASSWORD, by_user.wrapped_private_key_ct))
+        teams.remove_member(db, team, db.get(StaffUser, leaver.id), team_key, actor_user_id=by.id)
+        db.commit()
+
+
+def _can_open(app, case_id: int, who: StaffMember) -> bool:
+    with app.app_context():
+        db = get_session()
+        user = db.get(StaffUser, who.id)
+        try:
+            case_keys.open_as_staff(
+                db, db.get(Case, case_id), user, passwords.unwrap(PASSWORD, user.wrapped_private_key_ct)
+            )
+        except case_keys.NoAccess:
+            return False
+        return True
+
+
+def _live_staff_grants(app, case_id: int) -> list[tuple[str, int | None, int | None, int | None]]:
+    """(kind, team, user, via team) of the case's live staff grants."""
+    with app.app_context():
+        rows = get_session().scalars(
+            select(CaseKeyGrant)
+            .where(CaseKeyGrant.case_id == case_id, CaseKeyGrant.revoked_at.is_(None))
+            .order_by(CaseKeyGrant.id)
+        )
+        return [
+            (g.grantee_kind, g.team_id, g.user_id, g.via_team_id) for g in rows if g.grantee_kind in ("team", "user")
+        ]
+
+
+def test_removing_the_last_member_who_can_open_a_case_is_refused_and_changes_nothing(
+    app, staff, client, reporter, intake
+):
+    excluded_case, _other = _two_reports(app, reporter)
+    team_id = intake["team_id"]
+    _sign_in(staff, client, intake["intake1"])
+    _act(staff, client, excluded_case, "exclude", user_id=str(intake["intake3"].id), reason="conflict")
+    _sign_in(staff, client, intake["supervisor"])
+    r = staff.post(f"/staff/admin/teams/{team_id}/members/{intake['intake1'].id}/remove", page="/staff/admin/teams")
+    assert r.status_code == 302  # intake2 still holds the case
+    with app.app_context():
+        db = get_session()
+        ref = db.get(Case, excluded_case).public_ref
+        before = (db.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)), db.get(Team, team_id))
+        last_audit, rekey_pending = before[0], before[1].rekey_pending
+    live_before = _live_staff_grants(app, excluded_case)
+    assert live_before == [("user", None, intake["intake2"].id, team_id)]
+
+    r = staff.post(f"/staff/admin/teams/{team_id}/members/{intake['intake2'].id}/remove", page="/staff/admin/teams")
+    assert r.status_code == 302
+    page = client.get("/staff/admin/teams").get_data(as_text=True)
+    assert "intake2 is the last one who can open" in page and ref in page
+    with app.app_context():
+        db = get_session()
+        assert db.get(TeamMembership, (team_id, intake["intake2"].id)).is_confirmed
+        assert db.get(Team, team_id).rekey_pending == rekey_pending
+        # Not even the removal's own audit row: nothing was removed.
+        since = db.scalars(select(AuditEvent.action).where(AuditEvent.id > last_audit)).all()
+        assert not {"team.member_removed", "case.grant_revoked", "team.rekeyed"} & set(since), since
+    assert _live_staff_grants(app, excluded_case) == live_before
+    assert _can_open(app, excluded_case, intake["intake2"])
+
+    # Once the case is assigned to a colleague by name, the removal goes through.
+    colleague = staff.create("investigator", Role.INVESTIGATOR)
+    _sign_in(staff, client, intake["intake2"])
+    assert _act(staff, client, excluded_case, "assign", user_id=str(colleague.id)).status_code == 302
+    _sign_in(staff, client, intake["supervisor"])
+    r = staff.post(f"/staff/admin/teams/{team_id}/members/{intake['intake2'].id}/remove", page="/staff/admin/teams")
+    assert r.status_code == 302
+    with app.app_context():
+        assert get_session().get(TeamMembership, (team_id, intake["intake2"].id)) is None
+    assert _live_staff_grants(app, excluded_case) == [("user", None, colleague.id, None)]
+    assert not _can_open(app, excluded_case, intake["intake2"])
+    assert _can_open(app, excluded_case, colleague)
+
+
+def test_a_member_holding_the_team_key_is_refused_too_and_the_team_is_not_rekeyed(app, staff, reporter, intake):
+    excluded_case, _other = _two_reports(app, reporter)
+    team_id = intake["team_id"]
+    with app.app_context():
+        db = get_session()
+        first = db.get(StaffUser, intake["intake1"].id)
+        case = db.get(Case, excluded_case)
+        case_key = case_keys.open_as_staff(db, case, first, passwords.unwrap(PASSWORD, first.wrapped_private_key_ct))
+        cases.exclude_member(db, case, case_key, db.get(StaffUser, intake["intake3"].id), "x", first, utcnow())
+        ref = case.public_ref
+        db.commit()
+    _remove_as(app, team_id, intake["intake1"], intake["intake2"])
+    with app.app_context():
+        db = get_session()
+        team = db.get(Team, team_id)
+        version = team.key_version
+        leaver = db.get(StaffUser, intake["intake2"].id)
+        team_key = keyring.open_team_key(team, leaver, passwords.unwrap(PASSWORD, leaver.wrapped_private_key_ct))
+        with pytest.raises(LastToOpenCases) as refused:
+            teams.remove_member(db, team, leaver, team_key, actor_user_id=intake["intake3"].id)
+        assert refused.value.refs == [ref]
+        db.commit()  # whatever the service left pending would be saved now
+    with app.app_context():
+        db = get_session()
+        assert db.get(Team, team_id).key_version == version
+        assert db.get(TeamMembership, (team_id, intake["intake2"].id)).is_confirmed
+    assert _can_open(app, excluded_case, intake["intake2"])
+
+
+# A member of two teams keeps a case the other team still entitles them to.
+
+
+@pytest.fixture
+def two_teams(app, staff, reporter, intake) -> dict[str, StaffMember | int]:
+    """``both`` is in intake and in an investigation team with ``ex``; the first report is assigned to investigation."""
+    case_id, _other = _two_reports(app, reporter)
+    both = staff.create("both", Role.INTAKE, Role.INVESTIGATOR)
+    ex = staff.create("ex", Role.INVESTIGATOR)
+    inv_id = staff.team("investigation", TeamKind.INVESTIGATION, both, ex)
+    _add_to_intake(app, staff, both)
+    with app.app_context():
+        db = get_session()
+        first = db.get(StaffUser, intake["intake1"].id)
+        case = db.get(Case, case_id)
+        case_key = case_keys.open_as_staff(db, case, first, passwords.unwrap(PASSWORD, first.wrapped_private_key_ct))
+        cases.assign_team(db, case, case_key, db.get(Team, inv_id), first, utcnow())
+        # Investigation is sealed to ``both`` alone; intake keeps its team grant (``ex`` is not in it yet).
+        cases.exclude_member(db, case, case_key, db.get(StaffUser, ex.id), "conflict", first, utcnow())
+        db.commit()
+    return {**intake, "case_id": case_id, "both": both, "ex": ex, "inv_id": inv_id}
+
+
+def test_leaving_one_of_two_teams_that_hold_a_case_through_stand_ins_keeps_the_case(app, staff, two_teams):
+    case_id, both, ex = two_teams["case_id"], two_teams["both"], two_teams["ex"]
+    intake_id, inv_id = two_teams["team_id"], two_teams["inv_id"]
+    _add_to_intake(app, staff, ex)  # intake is now sealed to its members one by one; ``both`` already holds a grant
+    grants = _live_staff_grants(app, case_id)
+    assert ("user", None, both.id, inv_id) in grants
+    assert not [g for g in grants if g[0] == "team"]
+
+    _remove_as(app, inv_id, both, ex)
+    assert ("user", None, both.id, intake_id) in _live_staff_grants(app, case_id)
+    assert _can_open(app, case_id, both)
+    with app.app_context():
+        db = get_session()
+        grant = db.scalar(select(CaseKeyGrant).where(CaseKeyGrant.case_id == case_id, CaseKeyGrant.user_id == both.id))
+        moved = db.scalar(select(AuditEvent).where(AuditEvent.action == "case.stand_in_moved"))
+        assert moved.case_id == case_id and moved.target == f"grant:{grant.id},team:{intake_id}"
+        assert moved.actor_user_id == ex.id
+        assert not db.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "case.grant_revoked", AuditEvent.target == f"grant:{grant.id}"
+            )
+        )
+
+    # Leaving the second team too, the grant goes with it.
+    _remove_as(app, intake_id, both, two_teams["intake1"])
+    assert not _can_open(app, case_id, both)
+    assert not [g for g in _live_staff_grants(app, case_id) if g[2] == both.id]
+
+
+def test_leaving_one_team_while_the_other_holds_the_case_by_its_own_grant_revokes_the_stand_in(app, staff, two_teams):
+    case_id, both, ex = two_teams["case_id"], two_teams["both"], two_teams["ex"]
+    _remove_as(app, two_teams["inv_id"], both, ex)
+    assert not [g for g in _live_staff_grants(app, case_id) if g[2] == both.id]
+    assert _can_open(app, case_id, both)  # through intake's team grant
