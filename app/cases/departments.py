@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.cases import Department
+from app.web.i18n import lazy_gettext as _l
 
 
 class DepartmentError(Exception):
@@ -23,11 +24,11 @@ def add_department(session: Session, code: str, name_ko: str, name_en: str) -> D
     """Add a department; codes are short upper-case identifiers, unique."""
     code = code.strip().upper()
     if not re.fullmatch(r"[A-Z0-9_-]{2,40}", code):
-        raise DepartmentError("code: 2 to 40 letters, digits, dash or underscore")
+        raise DepartmentError(_l("code: 2 to 40 letters, digits, dash or underscore"))
     if not name_ko.strip() or not name_en.strip():
-        raise DepartmentError("both names are needed")
+        raise DepartmentError(_l("both names are needed"))
     if session.scalar(select(Department.id).where(Department.code == code)) is not None:
-        raise DepartmentError(f"code {code} exists")
+        raise DepartmentError(_l("code %(code)s exists", code=code))
     dept = Department(code=code, name_ko=name_ko.strip(), name_en=name_en.strip(), active=True)
     session.add(dept)
     session.flush()

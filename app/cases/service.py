@@ -35,6 +35,7 @@ from app.models.cases import (
 )
 from app.models.staff import StaffUser, Team
 from app.reporting.service import case_cipher, new_entry
+from app.web.i18n import lazy_gettext as _l
 from config import Settings
 
 MAX_LABELS = 20
@@ -65,7 +66,7 @@ class LinkView:
 def add_note(db: Session, case: Case, case_key: bytes, author: StaffUser, text: str, now: dt.datetime) -> CaseEntry:
     """An internal note: encrypted, never shown to the reporter."""
     if not text.strip():
-        raise CaseError("empty note")
+        raise CaseError(_l("empty note"))
     entry = new_entry(
         db,
         case,
@@ -98,7 +99,7 @@ def message_reporter(
     within three months; a question leaves the case waiting on the reporter.
     """
     if not text.strip():
-        raise CaseError("empty message")
+        raise CaseError(_l("empty message"))
     kind = EntryKind.QUESTION.value if question else EntryKind.MESSAGE_OUT.value
     today = local_today(now)
     entry = new_entry(
@@ -129,7 +130,7 @@ def set_severity(
     """Severity 1 (low) to 5 (most severe); 0 means not yet triaged."""
     check_version(case, expected_version)
     if not 0 <= severity <= 5:
-        raise CaseError("severity is 0 to 5")
+        raise CaseError(_l("severity is 0 to 5"))
     case.severity = severity
     record(db, "case.severity_set", actor_user_id=actor.id, case_id=case.id, target=str(severity), now=now)
     db.flush()
@@ -139,7 +140,7 @@ def set_labels(db: Session, case: Case, actor: StaffUser, labels: list[str], now
     """Replace the case's labels (short words for grouping; not content)."""
     clean = sorted({label.strip() for label in labels if label.strip()})
     if len(clean) > MAX_LABELS or any(not _LABEL.fullmatch(label) for label in clean):
-        raise CaseError("labels are up to 20 words of letters, digits, dot or dash")
+        raise CaseError(_l("labels are up to 20 words of letters, digits, dot or dash"))
     case.labels = [CaseLabel(label=label) for label in clean]
     record(db, "case.labels_set", actor_user_id=actor.id, case_id=case.id, now=now)
     db.flush()
@@ -148,9 +149,9 @@ def set_labels(db: Session, case: Case, actor: StaffUser, labels: list[str], now
 def link_cases(db: Session, case: Case, other: Case, relation: str, actor: StaffUser, now: dt.datetime) -> CaseLink:
     """Link two cases (the actor must be able to open both; checked by the caller)."""
     if relation not in {r.value for r in LinkRelation}:
-        raise CaseError("unknown relation")
+        raise CaseError(_l("unknown relation"))
     if other.id == case.id:
-        raise CaseError("a case cannot be linked to itself")
+        raise CaseError(_l("a case cannot be linked to itself"))
     existing = db.scalar(
         select(CaseLink).where(
             CaseLink.from_case_id == case.id, CaseLink.to_case_id == other.id, CaseLink.relation == relation
@@ -204,7 +205,7 @@ def assign_team(db: Session, case: Case, case_key: bytes, team: Team, actor: Sta
     if excluded:
         others = [u for u in confirmed if u.id not in excluded and u.is_active]
         if not others:
-            raise CaseError("every member of this team is excluded from the case")
+            raise CaseError(_l("every member of this team is excluded from the case"))
     db.add(CaseAssignment(case_id=case.id, team_id=team.id, assigned_by=actor.id, assigned_at=now))
     if excluded:
         restrict_to_members(db, case, case_key, team, others, actor, now)
@@ -219,7 +220,7 @@ def assign_team(db: Session, case: Case, case_key: bytes, team: Team, actor: Sta
 def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor: StaffUser, now: dt.datetime) -> None:
     """Assign the case to a named person: the case key is sealed to them personally."""
     if _excluded(db, case, user):
-        raise CaseError("this person is excluded from the case")
+        raise CaseError(_l("this person is excluded from the case"))
     db.add(CaseAssignment(case_id=case.id, user_id=user.id, assigned_by=actor.id, assigned_at=now))
     if not _live_grant(case, user_id=user.id):
         grant = case_keys.grant_user(case, case_key, user, granted_by=actor.id)
@@ -316,9 +317,9 @@ def exclude_member(
 def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser | None, now: dt.datetime) -> None:
     """Revoke a grant: its sealed copy of the case key is destroyed, not just flagged (``actor`` None: the CLI)."""
     if grant.case_id != case.id:
-        raise CaseError("grant of another case")
+        raise CaseError(_l("grant of another case"))
     if grant.grantee_kind in (GranteeKind.RECOVERY.value, GranteeKind.REPORTER.value):
-        raise CaseError("the recovery and reporter grants are not revoked here")
+        raise CaseError(_l("the recovery and reporter grants are not revoked here"))
     live_staff = [
         g
         for g in case.grants
@@ -327,7 +328,7 @@ def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser 
         and g.grantee_kind in (GranteeKind.TEAM.value, GranteeKind.USER.value)
     ]
     if not live_staff:
-        raise CaseError("revoking the last staff grant would leave nobody able to work the case")
+        raise CaseError(_l("revoking the last staff grant would leave nobody able to work the case"))
     grant.revoked_at = now
     grant.sealed_key_ct = b""
     db.flush()

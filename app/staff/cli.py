@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pyotp
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -225,7 +226,8 @@ def departments_add(code: str, name_ko: str, name_en: str) -> None:
     try:
         dept = add_department(db, code, name_ko, name_en)
     except DepartmentError as exc:
-        _fail(str(exc))
+        with force_locale("en"):  # the rest of the command line speaks English
+            _fail(str(exc))
         return
     _audit(db, "department.added", f"department:{dept.id}")
     db.commit()

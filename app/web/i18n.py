@@ -19,7 +19,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -39,8 +39,14 @@ SESSION_KEY = "lang"
 
 
 def select_locale() -> str:
-    """Flask-Babel's locale selector: the user's explicit choice, else the default (Korean)."""
+    """Flask-Babel's locale selector: the user's explicit choice, else the default (Korean).
+
+    Outside a request (a CLI command, a mail job) there is no choice to read:
+    the default, rather than the RuntimeError reading ``session`` would raise.
+    """
     settings = get_settings()
+    if not has_request_context():
+        return settings.default_locale
     chosen = session.get(SESSION_KEY)
     if isinstance(chosen, str) and chosen in settings.locales:
         return chosen

@@ -374,3 +374,19 @@ def test_an_excluded_custodian_cannot_see_or_release_the_identity(app, staff, cl
     _act(staff, client, case_id, "exclude", user_id=str(office["protector"].id), reason="relative")
     _as(staff, client, office["protector"])
     assert client.get(f"/staff/cases/{case_id}/identity/view").status_code == 404
+
+
+def test_a_refused_change_is_explained_in_korean_on_the_korean_page(app, staff, client, reporter, tf):
+    """The case service's reasons are translated inside "Not possible: …", not left in English."""
+    from tests.unit.web.helpers import choose_language
+
+    reporter.submit_ok()
+    with app.app_context():
+        case = get_session().query(Case).one()
+    _as(staff, client, tf["intake"])
+    choose_language(client, "ko", f"/staff/cases/{case.id}")
+    r = _act(staff, client, case.id, "links", relation="related", other_ref=case.public_ref)
+    assert r.status_code == 400  # refused, back to the case page with the reason flashed
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "처리할 수 없습니다: 사건을 자기 자신과 연결할 수 없습니다" in page
+    assert "cannot be linked to itself" not in page
