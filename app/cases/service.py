@@ -329,15 +329,25 @@ def revoke_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser 
     ]
     if not live_staff:
         raise CaseError(_l("revoking the last staff grant would leave nobody able to work the case"))
+    destroy_grant(db, grant, actor.id if actor else None, now)
+
+
+def destroy_grant(db: Session, grant: CaseKeyGrant, actor_user_id: int | None, now: dt.datetime) -> None:
+    """Revoke a grant by destroying its sealed copy of the case key, not just flagging it; audited.
+
+    No checks: callers that decide on their own which grants go (a member
+    leaving a team, a complaint re-sealed around an exclusion) call this;
+    a person revoking one grant goes through :func:`revoke_grant`.
+    """
     grant.revoked_at = now
     grant.sealed_key_ct = b""
     db.flush()
     record(
         db,
         "case.grant_revoked",
-        actor_user_id=actor.id if actor else None,
-        actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
-        case_id=case.id,
+        actor_user_id=actor_user_id,
+        actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
+        case_id=grant.case_id,
         target=f"grant:{grant.id}",
         now=now,
     )

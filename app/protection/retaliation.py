@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, object_session
 from app.audit import record
 from app.cases import keys as case_keys
 from app.cases.deadlines import ack_due_on, add_months, local_today
+from app.cases.service import destroy_grant
 from app.models.audit import ActorKind
 from app.models.cases import (
     Case,
@@ -412,7 +413,7 @@ def carry_exclusion(
         db.flush()
         for grant in list(case.grants):
             if grant.grantee_kind == GranteeKind.USER.value and grant.user_id == user.id and grant.revoked_at is None:
-                _destroy_grant(db, case, grant, actor, now)
+                destroy_grant(db, grant, actor.id, now)
         case_key = _case_key_of(db, case, actor, actor_private)
         for grant in list(case.grants):
             if grant.grantee_kind != GranteeKind.TEAM.value or grant.revoked_at is not None or grant.team_id is None:
@@ -493,7 +494,7 @@ def _reseal_team_grant_around_exclusions(
         personal.created_at = now
         personal.via_team_id = team.id  # stands in for the team: revoked if they leave it
     db.flush()
-    _destroy_grant(db, case, grant, actor, now)
+    destroy_grant(db, grant, actor.id, now)
     record(db, "case.restricted_to_members", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)
 
 
@@ -505,14 +506,6 @@ def _case_key_of(db: Session, case: Case, actor: StaffUser, actor_private: bytes
         return case_keys.open_as_staff(db, case, actor, actor_private)
     except case_keys.NoAccess:
         return None
-
-
-def _destroy_grant(db: Session, case: Case, grant: CaseKeyGrant, actor: StaffUser, now: dt.datetime) -> None:
-    """Revoke a grant by destroying its sealed copy of the key, as the case service does; audited."""
-    grant.revoked_at = now
-    grant.sealed_key_ct = b""
-    db.flush()
-    record(db, "case.grant_revoked", actor_user_id=actor.id, case_id=case.id, target=f"grant:{grant.id}", now=now)
 
 
 # --- the workflow's hook for this kind -------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, object_session
 
 from app import audit
 from app.cases import keys as case_keys
-from app.cases.service import CaseError, restrict_to_members
+from app.cases.service import CaseError, destroy_grant, restrict_to_members
 from app.db import utcnow
 from app.models.audit import ActorKind, AuditEvent
 from app.models.cases import Case, CaseExcludedMember, CaseKeyGrant, GranteeKind, IdentityRecord
@@ -202,7 +202,8 @@ def remove_member(
         session.delete(m)
         session.flush()
     _move_stand_in_grants(session, moves, actor_user_id, now)
-    _revoke_stand_in_grants(session, revocations, actor_user_id, now)
+    for grant in revocations:  # checked by the plan above: none is a case's last staff grant
+        destroy_grant(session, grant, actor_user_id, now)
     if team_private is None:
         team.rekey_pending = True
     else:
@@ -377,25 +378,6 @@ def _move_stand_in_grants(
             actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
             case_id=grant.case_id,
             target=f"grant:{grant.id},team:{other_team.id}",
-            now=now,
-        )
-
-
-def _revoke_stand_in_grants(
-    session: Session, grants: list[CaseKeyGrant], actor_user_id: int | None, now: dt.datetime
-) -> None:
-    """Destroy a leaver's grants that stood in for the team, one audit row each (checked by the plan)."""
-    for grant in grants:
-        grant.revoked_at = now
-        grant.sealed_key_ct = b""
-        session.flush()
-        audit.record(
-            session,
-            "case.grant_revoked",
-            actor_user_id=actor_user_id,
-            actor_kind=ActorKind.STAFF if actor_user_id is not None else ActorKind.SYSTEM,
-            case_id=grant.case_id,
-            target=f"grant:{grant.id}",
             now=now,
         )
 
