@@ -47,20 +47,7 @@ EVENT_TYPES = (
 # What counts as a possible retaliatory measure. A transfer or a rating may be
 # routine, but the law lists both and the protection officer, not the matcher,
 # judges the circumstances: a false alert costs a look, a missed one a reporter.
-ADVERSE_EVENTS = frozenset(
-    {
-        "transfer",
-        "demotion",
-        "disciplinary_action",
-        "suspension",
-        "pay_cut",
-        "performance_rating",
-        "promotion_refused",
-        "duties_removed",
-        "contract_not_renewed",
-        "dismissal",
-    }
-)
+ADVERSE_EVENTS = frozenset(EVENT_TYPES) - {"promotion", "other"}
 
 
 def is_adverse(event_type: str) -> bool:
