@@ -6,21 +6,23 @@ every state of it has a URL an officer can bookmark or send a colleague.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.authz import staff_required
-from app.cases import queues
+from app.cases import queue_html, queues
 from app.cases.deadlines import local_today
 from app.db import get_session, utcnow
 from app.models.bridge import BridgeSource
@@ -131,10 +133,21 @@ def _params(form: QueueFilterForm) -> dict[str, str]:
     }
 
 
-def queue_link(params: Mapping[str, str], **changes: object) -> str:
-    """This queue's URL with ``changes`` applied (a change to None drops the parameter)."""
-    merged: dict[str, Any] = {**params, **changes}
-    return url_for("queues.index", **{k: v for k, v in merged.items() if v not in (None, "")})
+def queue_linker() -> Callable[..., str]:
+    """``link(params, **changes)``: this queue's URL with ``changes`` applied (None drops a parameter).
+
+    The route is resolved once per page and the query string appended per
+    link (a page has a dozen: tabs, sort headers, pages), as ``url_for``
+    would append it.
+    """
+    base = url_for("queues.index")
+
+    def link(params: Mapping[str, str], **changes: object) -> str:
+        merged: dict[str, Any] = {**params, **changes}
+        query = urlencode([(k, v) for k, v in merged.items() if v not in (None, "")])
+        return f"{base}?{query}" if query else base
+
+    return link
 
 
 def labels() -> dict[str, dict[str, str]]:
@@ -147,55 +160,18 @@ def labels() -> dict[str, dict[str, str]]:
     }
 
 
-class RowView(NamedTuple):
-    """One queue line as the template prints it: every label already translated, every date a string.
-
-    Done in Python rather than in Jinja because each Jinja call or filter costs
-    several times the Python equivalent, and a page has fifty rows of them (a
-    named tuple, as :class:`app.cases.queues.QueueRow`, is the cheapest to build).
-    """
-
-    href: str
-    public_ref: str
-    kind: str
-    status: str
-    waiting: str
-    severity: str
-    category: str
-    department: str
-    received: str
-    due: str
-    row_class: str
-    flag: str
-    flag_class: str
-
-
-def row_views(page: queues.Page, kinds: Mapping[str, str], statuses: Mapping[str, str]) -> list[RowView]:
-    """The rows of ``page`` ready to print in the current language."""
+def page_rows_html(page: queues.Page, kinds: Mapping[str, str], statuses: Mapping[str, str]) -> Markup:
+    """The rows of ``page`` as HTML in the current language (see :mod:`app.cases.queue_html` for why not Jinja)."""
+    row_labels = queue_html.RowLabels.of(
+        kinds,
+        statuses,
+        waiting=_("waiting on reporter"),
+        untriaged=_("not triaged"),
+        overdue=_("Overdue"),
+        due_soon=_("Due soon"),
+    )
     case_url = url_pattern("staff_cases.case_detail", "case_id")
-    korean = str(get_locale()) == "ko"
-    waiting, untriaged, overdue, due_soon = _("waiting on reporter"), _("not triaged"), _("Overdue"), _("Due soon")
-    views = []
-    for r in page.rows:
-        flag, flag_class = (overdue, "overdue") if r.overdue else (due_soon, "due-soon") if r.due_soon else ("", "")
-        views.append(
-            RowView(
-                href=case_url(r.id),
-                public_ref=r.public_ref,
-                kind=kinds.get(r.kind, r.kind),
-                status=statuses.get(r.status, r.status),
-                waiting=waiting if r.waiting_on_reporter else "",
-                severity=str(r.severity) if r.severity else untriaged,
-                category=r.category or "",
-                department=(r.department_ko if korean else r.department_en) or "",
-                received=r.received_on.isoformat(),
-                due=r.next_due_on.isoformat() if r.next_due_on else "",
-                row_class=f"row--{flag_class}" if flag_class else "",
-                flag=flag,
-                flag_class=flag_class,
-            )
-        )
-    return views
+    return queue_html.rows_html(page.rows, row_labels, case_url, korean=str(get_locale()) == "ko")
 
 
 def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
@@ -205,9 +181,10 @@ def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
         "staff/queues/index.html",
         form=form,
         page=page,
-        rows=row_views(page, page_labels["kind_labels"], page_labels["status_labels"]),
+        rows_html=page_rows_html(page, page_labels["kind_labels"], page_labels["status_labels"]),
+        select_html=queue_html.select_html,
         params=_params(form),
-        queue_link=queue_link,
+        queue_link=queue_linker(),
         **page_labels,
     )
 

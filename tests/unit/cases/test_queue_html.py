@@ -1,0 +1,164 @@
+"""The queue's rows and selects written in Python: escaped like Jinja's autoescape, flags in words, one cell each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html.parser import HTMLParser
+
+import pytest
+from markupsafe import Markup
+from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
+
+from app.cases.queue_html import RowLabels, rows_html, select_html
+from app.cases.queues import QueueRow
+
+EVIL = '<script>alert("x")</script>&\''
+
+
+class Tree(HTMLParser):
+    """Start tags with their attributes and the text seen, to check structure rather than spelling."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def count(self, tag: str) -> int:
+        return sum(1 for t, _ in self.tags if t == tag)
+
+
+def row(**changes) -> QueueRow:
+    values = {
+        "id": 7,
+        "public_ref": "HC-2026-000007",
+        "kind": "report",
+        "status": "triage",
+        "severity": 3,
+        "category": "bribery",
+        "department_ko": "감사과",
+        "department_en": "Audit",
+        "received_on": dt.date(2026, 3, 1),
+        "next_due_on": dt.date(2026, 3, 8),
+        "waiting_on_reporter": False,
+        "overdue": False,
+        "due_soon": False,
+    }
+    return QueueRow(**{**values, **changes})
+
+
+LABELS = RowLabels.of(
+    {"report": "Report"},
+    {"triage": "Triage"},
+    waiting="waiting on reporter",
+    untriaged="not triaged",
+    overdue="Overdue",
+    due_soon="Due soon",
+)
+
+
+def case_url(case_id: int) -> str:
+    return f"/staff/cases/{case_id}"
+
+
+def test_each_row_links_its_reference_to_the_case_in_eight_cells():
+    tree = Tree(rows_html([row(), row(id=8, public_ref="HC-2026-000008")], LABELS, case_url, korean=False))
+    assert tree.count("tr") == 2 and tree.count("th") == 2 and tree.count("td") == 14
+    assert [a["href"] for tag, a in tree.tags if tag == "a"] == ["/staff/cases/7", "/staff/cases/8"]
+    text = "".join(tree.text)
+    for shown in ("HC-2026-000007", "Report", "Triage", "3", "bribery", "Audit", "2026-03-01", "2026-03-08"):
+        assert shown in text
+
+
+@pytest.mark.parametrize("column", ["public_ref", "category", "department_en", "kind", "status"])
+def test_markup_in_any_free_text_column_is_escaped(column):
+    markup = rows_html([row(**{column: EVIL})], LABELS, case_url, korean=False)
+    assert "<script>" not in markup and EVIL not in markup
+    assert "&lt;script&gt;" in markup
+    assert EVIL in "".join(Tree(markup).text)  # shown as text, exactly as written
+
+
+def test_markup_in_translated_labels_and_urls_is_escaped():
+    labels = RowLabels.of(
+        {"report": "<b>Report</b>"},
+        {"triage": "<i>Triage</i>"},
+        waiting="<u>w</u>",
+        untriaged="<u>n</u>",
+        overdue="<u>o</u>",
+        due_soon="<u>d</u>",
+    )
+    markup = rows_html(
+        [row(severity=0, waiting_on_reporter=True, overdue=True)],
+        labels,
+        lambda case_id: f'/x"onclick="y/{case_id}',
+        korean=False,
+    )
+    for raw in ("<b>", "<i>", "<u>", '"onclick="'):
+        assert raw not in markup
+    attrs = next(a for t, a in Tree(markup).tags if t == "a")
+    assert attrs["href"] == '/x"onclick="y/7'
+
+
+def test_the_department_is_named_in_the_page_language():
+    assert "감사과" in rows_html([row()], LABELS, case_url, korean=True)
+    assert "Audit" in rows_html([row()], LABELS, case_url, korean=False)
+    assert "<td></td>" in rows_html([row(department_ko=None, department_en=None)], LABELS, case_url, korean=True)
+
+
+@pytest.mark.parametrize(
+    ("flags", "row_class", "word"),
+    [({"overdue": True}, "row--overdue", "Overdue"), ({"due_soon": True}, "row--due-soon", "Due soon")],
+)
+def test_deadline_flags_are_a_row_class_and_a_word(flags, row_class, word):
+    tree = Tree(rows_html([row(**flags)], LABELS, case_url, korean=False))
+    assert ("tr", {"class": row_class}) in tree.tags
+    assert word in tree.text
+
+
+def test_a_row_without_flags_has_no_class_and_no_flag_words():
+    markup = rows_html([row()], LABELS, case_url, korean=False)
+    assert "<tr>" in markup and "flag" not in markup
+
+
+def test_waiting_and_untriaged_are_said_in_words():
+    text = Tree(rows_html([row(severity=0, waiting_on_reporter=True)], LABELS, case_url, korean=False)).text
+    assert "waiting on reporter" in text and "not triaged" in text
+
+
+def test_no_rows_is_empty_markup():
+    assert rows_html([], LABELS, case_url, korean=False) == Markup("")
+
+
+class Filters(Form):
+    state = SelectField("State <b>", choices=[SelectChoice("", "Any"), SelectChoice("triage", "Triage & more")])
+    department = SelectField("Department", choices=[SelectChoice("1", EVIL), SelectChoice('2"x', "Two")])
+
+
+def test_a_select_marks_the_current_value_and_labels_its_field():
+    form = Filters(data={"state": "triage"})
+    tree = Tree(select_html(form.state))
+    assert ("label", {"class": "field-label", "for": "state"}) in tree.tags
+    assert ("select", {"id": "state", "name": "state"}) in tree.tags
+    options = [a for t, a in tree.tags if t == "option"]
+    assert options == [{"value": ""}, {"value": "triage", "selected": None}]
+    assert "Triage & more" in tree.text and "State <b>" in tree.text
+
+
+def test_with_no_value_the_empty_choice_is_selected():
+    options = [a for t, a in Tree(select_html(Filters().state)).tags if t == "option"]
+    assert options[0] == {"value": "", "selected": None}
+
+
+def test_select_values_and_labels_are_escaped():
+    markup = select_html(Filters(data={"department": '2"x'}).department)
+    assert "<script>" not in markup and 'value="2"x"' not in markup
+    options = [a for t, a in Tree(markup).tags if t == "option"]
+    assert options == [{"value": "1"}, {"value": '2"x', "selected": None}]
+    assert EVIL in Tree(markup).text
