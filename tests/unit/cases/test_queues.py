@@ -355,3 +355,34 @@ def test_the_queue_lists_exactly_what_cases_visible_to_returns(world, alice, tea
     page = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE), TODAY, SOON)
     world.db.refresh(alice)
     assert sorted(r.id for r in page.rows) == sorted(cases_visible_to(world.db, alice))
+
+
+def test_the_queue_statements_carry_their_integers_in_the_sql_so_postgresql_keeps_one_plan(world, alice, team_a):
+    """User, teams, page size and offset are rendered into the SQL; only text filters stay parameters.
+
+    Why it matters: PostgreSQL re-plans a parameterised queue statement at
+    every execution (as long as running it) and its generic plan for a
+    ``LIMIT $n`` walks every case; a statement whose integers are in its text
+    is prepared once by psycopg and keeps its plan.
+    """
+    from sqlalchemy import event
+
+    world.case(team=team_a, status="triage")
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    engine = world.db.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        query = QueueQuery(view=QueueView.STATE, team_id=team_a.id, page=2, per_page=7)
+        queues.queue_page(world.db, alice, query, TODAY, SOON)
+        queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, state=CaseStatus.TRIAGE), TODAY, SOON)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    team_ids, page, filtered = seen[0], seen[1], seen[3]
+    assert not team_ids[1] and f"= {alice.id}" in team_ids[0]
+    assert not page[1], page[1]
+    assert "LIMIT 8 OFFSET 7" in page[0] and f"IN ({team_a.id})" in page[0]
+    assert filtered[1] and "triage" not in filtered[0]  # a text filter is still a parameter
