@@ -204,5 +204,12 @@ def index() -> ResponseReturnValue:
     form.source.choices = [ANY, SelectChoice("web", _l("Web")), *(SelectChoice(name, name) for name in sources)]
     if not form.validate():
         abort(400)
-    page = queues.queue_page(db, current_user, _query_of(form), local_today(utcnow()), settings.due_soon_days)
+    page = queues.queue_page(
+        db,
+        current_user,
+        _query_of(form),
+        local_today(utcnow()),
+        settings.due_soon_days,
+        team_ids=[t.id for t in teams],
+    )
     return render_queue(form, page)

@@ -342,11 +342,22 @@ def _statement(shape: _Shape) -> Select[*tuple[Any, ...]]:
     )
 
 
-def queue_page(db: Session, user: StaffUser, query: QueueQuery, today: dt.date, due_soon_days: int) -> Page:
-    """One page of a queue for ``user``; ``today`` is the Seoul date the flags are computed for."""
+def queue_page(
+    db: Session,
+    user: StaffUser,
+    query: QueueQuery,
+    today: dt.date,
+    due_soon_days: int,
+    team_ids: list[int] | None = None,
+) -> Page:
+    """One page of a queue for ``user``; ``today`` is the Seoul date the flags are computed for.
+
+    ``team_ids`` are the user's confirmed teams when the caller has just read
+    them (the queue view does, for its team selector); otherwise they are read here.
+    """
     if not 1 <= query.per_page <= MAX_PER_PAGE:
         raise QueueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    team_ids = confirmed_team_ids(db, user)
+    team_ids = sorted(team_ids) if team_ids is not None else confirmed_team_ids(db, user)
     page = max(1, query.page)
     values: dict[str, Any] = {
         "state": query.state.value if query.state is not None else None,

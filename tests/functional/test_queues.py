@@ -140,3 +140,20 @@ def test_a_malformed_query_is_a_bad_request(staff, client, investigator, query):
     member, _team = investigator
     staff.login(member)
     assert client.get(f"/staff/queues/?{query}").status_code == 400
+
+
+def test_a_team_i_am_only_proposed_for_shows_nothing_and_is_not_offered(staff, client, investigator):
+    """The view hands the queue the teams it read for the selector: confirmed ones only, as the service reads them."""
+    from app.models.staff import TeamMembership
+
+    member, _team = investigator
+    other_team = staff.team("other", TeamKind.INVESTIGATION, staff.create("inv2", Role.INVESTIGATOR))
+    with staff.app.app_context():
+        db = get_session()
+        db.add(TeamMembership(team_id=other_team, user_id=member.id, sealed_team_key_ct=None))
+        db.commit()
+    add_cases(staff.app, other_team, 1)
+    staff.login(member)
+    html = client.get("/staff/queues/?view=state").get_data(as_text=True)
+    assert "HC-2026-000001" not in html and f'value="{other_team}"' not in html
+    assert client.get(f"/staff/queues/?view=state&team={other_team}").status_code == 400
