@@ -224,7 +224,7 @@ def _visible_clause(with_teams: bool) -> ColumnElement[bool]:
 
 def _team_clause() -> ColumnElement[bool]:
     """Cases a team works: a live grant to it, or an assignment to it."""
-    assigned = (
+    assigned: Select[Any] = (
         select(literal_column("1"))
         .where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == _TEAM)
         .correlate(Case)
