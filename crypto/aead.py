@@ -53,3 +53,41 @@ def _encrypt_with_nonce(key: bytes, plaintext: bytes, aad: bytes, nonce: bytes) 
         raise CryptoError("an AES-256-GCM key is 32 bytes")
     ct = AESGCM(key).encrypt(nonce, plaintext, bytes([VERSION]) + aad)
     return bytes([VERSION]) + nonce + ct
+
+
+class Box:
+    """One key's AES-256-GCM box, for many blobs under the same key (the format of :func:`encrypt`).
+
+    Why: :func:`encrypt` builds the cipher object from the key at every call;
+    the bridge encrypts a million payloads under one subkey, and building the
+    object was about half of each encryption. Blobs are byte-compatible with
+    :func:`encrypt` and :func:`decrypt` in both directions.
+    """
+
+    __slots__ = ("_cipher",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise CryptoError("an AES-256-GCM key is 32 bytes")
+        self._cipher = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "Box(<key>)"
+
+    def encrypt(self, plaintext: bytes, aad: bytes = b"") -> bytes:
+        """As :func:`encrypt` under this box's key."""
+        nonce = os.urandom(NONCE_BYTES)
+        return _HEAD + nonce + self._cipher.encrypt(nonce, plaintext, _HEAD + aad)
+
+    def decrypt(self, blob: bytes, aad: bytes = b"") -> bytes:
+        """As :func:`decrypt` under this box's key."""
+        check_version(blob, VERSION, "aead")
+        if len(blob) < OVERHEAD:
+            raise DecryptionError()
+        try:
+            return self._cipher.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], _HEAD + aad)
+        except InvalidTag:
+            raise DecryptionError() from None
+
+
+_HEAD = bytes([VERSION])

@@ -52,11 +52,14 @@ from config import Settings, load_secrets
 from crypto.errors import DecryptionError
 from monitoring_bridge import batch, decode, keyring, registry
 from monitoring_bridge.adapter import ApplyContext, ParsedRecord, SourceAdapter
-from monitoring_bridge.batch import BatchAdapter, Existing
+from monitoring_bridge.batch import BatchAdapter, Existing, sqlite_bulk_settings
 from monitoring_bridge.errors import NotReady, RecordError, UnknownSource
 from monitoring_bridge.payload import PayloadCipher
 
-BATCH = 1000
+# Lines per transaction: a killed import redoes at most this many. Fewer, larger commits
+# write each hot index page back less often (5,000 took a million alerts' commits from
+# about a third of the import's time to a tenth; see sqlite_bulk_settings).
+BATCH = 5000
 # What the bulk path writes for a new record (received_at last: one timestamp per batch).
 _INSERTED_COLUMNS = (
     "source_id",
@@ -543,7 +546,7 @@ def import_file(
     run = _Run(db, settings, source, adapter, key)
     header: list[str] | None = None
     header_raw = b""
-    with path.open("rb") as fh:
+    with sqlite_bulk_settings(db), path.open("rb") as fh:
         if fmt == "csv":
             header_raw = fh.readline(decode.MAX_LINE + 1)
             header = decode.csv_header(header_raw, adapter.fields)

@@ -38,7 +38,7 @@ class PayloadCipher:
         self._source_id = source_id
         # length_prefixed(_LABEL, source id, external id), its constant head computed once.
         self._aad_head = length_prefixed(_LABEL, str(source_id).encode())
-        self._key = derive_subkey(bridge_key, f"payload-v2:{source_id}")
+        self._box = aead.Box(derive_subkey(bridge_key, f"payload-v2:{source_id}"))
 
     def __repr__(self) -> str:
         return f"PayloadCipher(source_id={self._source_id})"
@@ -49,11 +49,11 @@ class PayloadCipher:
 
     def encrypt(self, external_id: str, payload: bytes) -> bytes:
         """The payload of record ``external_id``, encrypted and bound to it and its source."""
-        return aead.encrypt(self._key, payload, self._aad(external_id))
+        return self._box.encrypt(payload, self._aad(external_id))
 
     def decrypt(self, external_id: str, blob: bytes) -> bytes:
         """The payload of record ``external_id`` (either format); DecryptionError if moved or tampered."""
         try:
-            return aead.decrypt(self._key, blob, self._aad(external_id))
+            return self._box.decrypt(blob, self._aad(external_id))
         except DecryptionError:
             return keyring.decrypt_payload(self._bridge_key, self._source_id, external_id, blob)

@@ -440,3 +440,40 @@ def test_an_import_file_is_recognised_by_a_keyed_fingerprint_not_its_plain_hash(
         [stored] = get_session().scalars(select(BridgeImport.file_sha256)).all()
     # A plain hash would let a database reader confirm a guessed small file.
     assert stored is not None and stored != hashlib.sha256(path.read_bytes()).digest()
+
+
+def test_a_file_import_runs_with_the_bulk_sqlite_settings_and_restores_them(app, source_key, tmp_path, monkeypatch):
+    """Every batch of a file import sees the larger cache and rarer checkpoints; afterwards they are back."""
+    from monitoring_bridge import batch, importer
+
+    seen: list[tuple[int, int]] = []
+    process = importer._Run.process
+
+    def watched(self, lines, job):
+        conn = self.db.connection()
+        seen.append(
+            (
+                conn.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+            )
+        )
+        return process(self, lines, job)
+
+    monkeypatch.setattr(importer._Run, "process", watched)
+    with app.app_context():
+        if get_session().get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite settings")
+        conn = get_session().connection()
+        before = (
+            conn.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+        )
+    run_import(app, jsonl(tmp_path / "feed.jsonl", _feed(25)), batch_size=10)
+    assert seen == [(-batch.BULK_CACHE_KIB, batch.BULK_WAL_PAGES)] * 3
+    with app.app_context():
+        conn = get_session().connection()
+        after = (
+            conn.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+        )
+    assert after == before

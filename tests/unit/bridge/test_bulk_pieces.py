@@ -121,3 +121,38 @@ def test_fast_insert_stores_bytes_like_values_as_blobs_and_refuses_text(db_sessi
     assert all(isinstance(k, bytes) for k in stored)
     with pytest.raises(TypeError, match="public_key: a bytes-like value is required, not str"):
         insert.run(db_session, [["ab" * 16, True, now]])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"b": "공", "a": [1, 2.5, None, True], "c": {"z": "\u2028\u2029", "y": '\x00\x1f"\\/'}},
+        {"amount": 10**30, "official": "Kim  Min-su", "raised_at": "2026-03-01T00:00:00+00:00"},
+        {},
+    ],
+)
+def test_normalised_bytes_are_exactly_what_json_dumps_gave(data):
+    """Record MACs are computed over these bytes: the prebuilt encoder must not change one."""
+    expected = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    assert batch.normalise(data) == expected
+
+
+def pragmas(db) -> tuple[int, int]:
+    conn = db.connection()
+    return (
+        conn.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+    )
+
+
+def test_bulk_settings_enlarge_the_cache_and_space_checkpoints_then_restore_them(db_session):
+    if db_session.get_bind().dialect.name != "sqlite":
+        with batch.sqlite_bulk_settings(db_session):  # nothing to tune elsewhere, and nothing fails
+            return
+    before = pragmas(db_session)
+    with batch.sqlite_bulk_settings(db_session):
+        assert pragmas(db_session) == (-batch.BULK_CACHE_KIB, batch.BULK_WAL_PAGES)
+    assert pragmas(db_session) == before
+    with pytest.raises(RuntimeError), batch.sqlite_bulk_settings(db_session):
+        raise RuntimeError("an import that fails half-way")
+    assert pragmas(db_session) == before

@@ -1,7 +1,7 @@
 import pytest
 
 from crypto import aead
-from crypto.errors import DecryptionError, UnsupportedVersionError
+from crypto.errors import CryptoError, DecryptionError, UnsupportedVersionError
 
 from .conftest import every_bit_flip, every_truncation
 
@@ -51,3 +51,39 @@ def test_unknown_version_is_a_clear_error():
     blob[0] = 0x02
     with pytest.raises(UnsupportedVersionError, match="version 0x02"):
         aead.decrypt(key, bytes(blob))
+
+
+def test_a_box_makes_and_opens_the_same_blobs_as_the_functions():
+    key = aead.generate_key()
+    box = aead.Box(key)
+    assert aead.decrypt(key, box.encrypt(b"payload", b"aad"), b"aad") == b"payload"
+    assert box.decrypt(aead.encrypt(key, b"payload", b"aad"), b"aad") == b"payload"
+    blob = box.encrypt(b"payload")
+    assert blob[0] == aead.VERSION and len(blob) == aead.OVERHEAD + len(b"payload")
+    assert box.encrypt(b"payload") != blob  # a fresh nonce each time
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda blob: blob[:-1] + bytes([blob[-1] ^ 1]),
+        lambda blob: bytes([2]) + blob[1:],
+        lambda blob: blob[: aead.OVERHEAD - 1],
+    ],
+)
+def test_a_box_refuses_a_tampered_truncated_or_relabelled_blob(tamper):
+    box = aead.Box(aead.generate_key())
+    with pytest.raises(CryptoError):
+        box.decrypt(tamper(box.encrypt(b"payload", b"aad")), b"aad")
+
+
+def test_a_box_refuses_other_associated_data_another_key_and_a_short_key():
+    box = aead.Box(aead.generate_key())
+    blob = box.encrypt(b"payload", b"aad")
+    with pytest.raises(DecryptionError):
+        box.decrypt(blob, b"other")
+    with pytest.raises(DecryptionError):
+        aead.Box(aead.generate_key()).decrypt(blob, b"aad")
+    with pytest.raises(CryptoError):
+        aead.Box(b"short")
+    assert "key" in repr(box) and box.encrypt(b"") != b""
