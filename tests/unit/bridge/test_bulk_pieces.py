@@ -156,3 +156,25 @@ def test_bulk_settings_enlarge_the_cache_and_space_checkpoints_then_restore_them
     with pytest.raises(RuntimeError), batch.sqlite_bulk_settings(db_session):
         raise RuntimeError("an import that fails half-way")
     assert pragmas(db_session) == before
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 101, 250])
+def test_fast_insert_stores_every_row_in_order_across_statement_boundaries(db_session, count):
+    """On SQLite rows go in multi-row statements of a hundred: none lost or doubled at the edges."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.models.staff import RecoveryKey
+
+    keys = [os.urandom(32) for _ in range(count)]
+    now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    batch.FastInsert(RecoveryKey, ("public_key", "active", "created_at")).run(
+        db_session, [[key, i % 2 == 0, now] for i, key in enumerate(keys)]
+    )
+    stored = db_session.execute(
+        select(RecoveryKey.public_key, RecoveryKey.active, RecoveryKey.created_at).order_by(RecoveryKey.id)
+    ).all()
+    assert [bytes(k) for k, _, _ in stored] == keys
+    assert [a for _, a, _ in stored] == [i % 2 == 0 for i in range(count)]
+    assert {c.replace(tzinfo=dt.UTC) if c.tzinfo is None else c for _, _, c in stored} == {now}
