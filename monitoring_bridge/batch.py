@@ -245,14 +245,22 @@ def sqlite_bulk_settings(db: Session) -> Iterator[None]:
     checkpoint = int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
     conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB:d}")
     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BULK_WAL_PAGES:d}")
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         # On the connection in use now: after commits the session may hold another one from the
         # pool, which never had the bulk settings; the first one keeps a larger cache until closed.
         again = db.connection()
         again.exec_driver_sql(f"PRAGMA cache_size={cache:d}")
         again.exec_driver_sql(f"PRAGMA wal_autocheckpoint={checkpoint:d}")
+
+    try:
+        yield
+    except BaseException:
+        # An import that failed (a dead connection, say) reports its own error, not the restore's.
+        with contextlib.suppress(Exception):
+            restore()
+        raise
+    restore()
 
 
 def case_id(ref: CaseRef | None) -> int | None:
