@@ -7,6 +7,8 @@ whatever a URL or a role says.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,14 +41,31 @@ def grant_team(case: Case, case_key: bytes, team: Team, granted_by: int | None =
     return grant
 
 
-def grant_user(case: Case, case_key: bytes, user: StaffUser, granted_by: int | None = None) -> CaseKeyGrant:
-    """Seal the case key to one person (assignment to named people, conflict-of-interest cases)."""
+def grant_user(
+    case: Case,
+    case_key: bytes,
+    user: StaffUser,
+    granted_by: int | None = None,
+    *,
+    created_at: dt.datetime | None = None,
+    via_team: Team | None = None,
+) -> CaseKeyGrant:
+    """Seal the case key to one person (assignment to named people, conflict-of-interest cases).
+
+    ``via_team``: the grant stands in for that team's grant (an exclusion or a
+    retaliation case sealed the team's members one by one), so leaving the team
+    revokes it. ``created_at`` is the caller's clock (the column's default otherwise).
+    """
     grant = CaseKeyGrant(
         grantee_kind=GranteeKind.USER.value,
         user_id=user.id,
         sealed_key_ct=seal(user.public_key, case_key, keyring.case_key_context(case.id)),
         granted_by=granted_by,
     )
+    if created_at is not None:
+        grant.created_at = created_at
+    if via_team is not None:
+        grant.via_team_id = via_team.id
     case.grants.append(grant)
     return grant
 

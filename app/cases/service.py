@@ -223,8 +223,7 @@ def assign_user(db: Session, case: Case, case_key: bytes, user: StaffUser, actor
         raise CaseError(_l("this person is excluded from the case"))
     db.add(CaseAssignment(case_id=case.id, user_id=user.id, assigned_by=actor.id, assigned_at=now))
     if not _live_grant(case, user_id=user.id):
-        grant = case_keys.grant_user(case, case_key, user, granted_by=actor.id)
-        grant.created_at = now
+        case_keys.grant_user(case, case_key, user, granted_by=actor.id, created_at=now)
     for grant in case.grants:
         if grant.user_id == user.id and grant.revoked_at is None and grant.via_team_id is not None:
             # Assigned by name now: the grant no longer only stands in for a team, so leaving that team keeps it.
@@ -251,9 +250,8 @@ def restrict_to_members(
     """
     for member in members:
         if not _live_grant(case, user_id=member.id) and not _excluded(db, case, member):
-            grant = case_keys.grant_user(case, case_key, member, granted_by=actor.id if actor else None)
-            grant.created_at = now
-            grant.via_team_id = team.id
+            granted_by = actor.id if actor else None
+            case_keys.grant_user(case, case_key, member, granted_by, created_at=now, via_team=team)
     db.flush()
     for grant in list(case.grants):
         if grant.grantee_kind == GranteeKind.TEAM.value and grant.team_id == team.id and grant.revoked_at is None:

@@ -164,9 +164,8 @@ def _seal_around_exclusions(
             user = membership.user
             if user.id in excluded or user.id in sealed_to or not user.is_active:
                 continue
-            grant = case_keys.grant_user(case, case_key, user, granted_by=granted_by)
-            grant.created_at = created_at
-            grant.via_team_id = team.id  # stands in for the team: revoked if they leave it
+            # Stands in for the team: revoked if they leave it.
+            case_keys.grant_user(case, case_key, user, granted_by, created_at=created_at, via_team=team)
             sealed_to.add(user.id)
             staff_grants += 1
     if staff_grants == 0:
@@ -178,8 +177,7 @@ def _seal_around_exclusions(
         )
         for user in supervisors:
             if user.id not in excluded and user.id not in sealed_to:
-                grant = case_keys.grant_user(case, case_key, user, granted_by=granted_by)
-                grant.created_at = created_at
+                case_keys.grant_user(case, case_key, user, granted_by, created_at=created_at)
                 sealed_to.add(user.id)
                 staff_grants += 1
     if staff_grants == 0:
@@ -490,9 +488,8 @@ def _reseal_team_grant_around_exclusions(
             continue
         if any(g.revoked_at is None and g.user_id == other.id for g in case.grants):
             continue
-        personal = case_keys.grant_user(case, case_key, other, granted_by=actor.id)
-        personal.created_at = now
-        personal.via_team_id = team.id  # stands in for the team: revoked if they leave it
+        # Stands in for the team: revoked if they leave it.
+        case_keys.grant_user(case, case_key, other, granted_by=actor.id, created_at=now, via_team=team)
     db.flush()
     destroy_grant(db, grant, actor.id, now)
     record(db, "case.restricted_to_members", actor_user_id=actor.id, case_id=case.id, target=f"team:{team.id}", now=now)

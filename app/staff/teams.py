@@ -679,9 +679,9 @@ def _seal_stand_in(
     now: dt.datetime,
 ) -> None:
     """Seal the case key to ``user`` as a grant standing in for ``team`` (revoked if they leave it), audited."""
-    grant = case_keys.grant_user(case, case_key, user, granted_by=actor.id if actor else None)
-    grant.created_at = now
-    grant.via_team_id = team.id
+    grant = case_keys.grant_user(
+        case, case_key, user, granted_by=actor.id if actor else None, created_at=now, via_team=team
+    )
     session.flush()
     audit.record(
         session,
