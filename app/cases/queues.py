@@ -216,20 +216,33 @@ def _visible_clause(with_teams: bool) -> ColumnElement[bool]:
     alone would show a conflicted member (or another team) that a case
     exists; the listing follows the grants, as opening the case does.
     """
+    return and_(_not_excluded(), _probe(*_grants_to_me(with_teams)))
+
+
+def _grants_to_me(with_teams: bool) -> list[Select[Any]]:
+    """The live grant probes of the current case that this user can open: to their teams, to them."""
     branches = [_live_grant(CaseKeyGrant.user_id == _USER)]
     if with_teams:
         branches.insert(0, _live_grant(CaseKeyGrant.team_id.in_(_TEAMS)))
-    return and_(_not_excluded(), _probe(*branches))
+    return branches
 
 
-def _team_clause() -> ColumnElement[bool]:
-    """Cases a team works: a live grant to it, or an assignment to it."""
+def _team_clause(with_teams: bool) -> ColumnElement[bool]:
+    """Cases of one of the user's own teams that the user can open: no exclusion, and a live
+    grant to the team, or an assignment to it and a live grant the user can open.
+
+    Only for a team the user is a confirmed member of (``_Scope.TEAM``): then
+    the team's own live grant already makes the case visible, and the
+    visibility probe runs only for cases the team holds through an assignment
+    alone (a team is often assigned a case sealed to another team). One probe
+    per case instead of two, for most cases of a team's queue.
+    """
     assigned: Select[Any] = (
         select(literal_column("1"))
-        .where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == _TEAM)
+        .where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == _TEAM, _probe(*_grants_to_me(with_teams)))
         .correlate(Case)
     )
-    return _probe(_live_grant(CaseKeyGrant.team_id == _TEAM), assigned)
+    return and_(_not_excluded(), _probe(_live_grant(CaseKeyGrant.team_id == _TEAM), assigned))
 
 
 def _mine_clause() -> ColumnElement[bool]:
@@ -298,7 +311,7 @@ def _where(shape: _Shape) -> list[ColumnElement[bool]]:
         case _Scope.ALL:
             where.append(_visible_clause(shape.with_teams))
         case _Scope.TEAM:
-            where += [_team_clause(), _visible_clause(shape.with_teams)]
+            where.append(_team_clause(shape.with_teams))
         case _Scope.NONE:
             # The selector offers the user's own teams only; another team's queue is
             # not theirs to read, even where they could see some of its cases.

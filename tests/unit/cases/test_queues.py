@@ -220,6 +220,20 @@ def test_team_filter_keeps_cases_granted_or_assigned_to_that_team(world, alice, 
     assert sorted(refs(world, alice, **state, team_id=team_c.id)) == sorted([of_c.public_ref, assigned_to_c.public_ref])
 
 
+def test_team_filter_shows_a_case_assigned_to_that_team_but_sealed_to_another_of_mine(world, alice, team_a):
+    """A team's queue holds the cases assigned to it that the user can open through any of their grants."""
+    team_b = world.team("team-b", world.user("bob"))
+    team_c = world.team("team-c", alice)
+    sealed_to_a = world.case(team=team_a)
+    world.assign(sealed_to_a, team=team_c)
+    sealed_to_b = world.case(team=team_b)
+    world.assign(sealed_to_b, team=team_c)  # assigned to my team, but sealed to a team I am not in
+    excluded = world.case(team=team_a)
+    world.assign(excluded, team=team_c)
+    world.exclude(excluded, alice)
+    assert refs(world, alice, view=QueueView.STATE, team_id=team_c.id) == [sealed_to_a.public_ref]
+
+
 def test_team_filter_on_a_team_i_am_not_in_shows_nothing(world, alice, team_a):
     team_b = world.team("team-b", world.user("bob"))
     world.case(team=team_a)
