@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import secrets
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -34,6 +33,7 @@ from sqlalchemy import LargeBinary, Table, bindparam, insert, select, tuple_, up
 from sqlalchemy.orm import Session
 
 from app.cases.deadlines import local_today
+from app.cases.refs import random_ref
 from app.models.bridge import BridgeCaseKey
 from app.models.cases import Case, CaseEntry, CaseKeyGrant, CaseLink, Channel, GranteeKind
 from app.reporting.service import entry_purpose
@@ -42,9 +42,6 @@ from crypto import FieldCipher, aead, seal
 from monitoring_bridge import cases as bridge_cases
 from monitoring_bridge import keyring
 from monitoring_bridge.adapter import ApplyContext, ParsedRecord, SourceAdapter
-
-_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-assert len(_REF_ALPHABET) == 32  # see _public_refs
 
 
 @dataclass(eq=False)
@@ -429,8 +426,7 @@ def _public_refs(ctx: ApplyContext, year: int, count: int) -> list[str]:
     while len(refs) < count:
         fresh: set[str] = set()
         while len(fresh) < count - len(refs):
-            # 32 letters, so the low five bits of a random byte pick one without bias.
-            ref = f"HC-{year}-" + "".join([_REF_ALPHABET[b & 31] for b in secrets.token_bytes(6)])
+            ref = random_ref(year)
             if ref not in taken:
                 fresh.add(ref)
         used = set(ctx.db.scalars(select(Case.public_ref).where(Case.public_ref.in_(fresh))))

@@ -11,7 +11,6 @@ bridge cannot write into it and opens a new linked case instead.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,14 +18,13 @@ from sqlalchemy import select
 
 from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
+from app.cases.refs import random_ref
 from app.models.bridge import BridgeCaseKey
 from app.models.cases import Case, CaseEntry, CaseLink, Channel
 from app.notifications import service as notifications
 from app.reporting.service import case_cipher, entry_purpose
 from monitoring_bridge import keyring
 from monitoring_bridge.adapter import ApplyContext
-
-_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def batch_memo(ctx: ApplyContext) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def _public_ref(ctx: ApplyContext, year: int) -> str:
     # Random, not sequential, like reports: a sequence would tell how many came before.
     taken: set[str] = batch_memo(ctx).setdefault("refs", set())
     while True:
-        ref = f"HC-{year}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+        ref = random_ref(year)
         if ref in taken:
             continue
         with ctx.db.no_autoflush:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.audit import record
 from app.cases import keys as case_keys
 from app.cases.deadlines import ack_due_on
+from app.cases.refs import random_ref
 from app.models.audit import ActorKind
 from app.models.cases import (
     Attachment,
@@ -51,7 +51,6 @@ CATEGORIES = (
 )
 HOW_KNOWN = ("witnessed", "documents", "told", "other")
 PUBLIC_OFFICER = ("yes", "no", "undisclosed")
-_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def active_departments(db: Session) -> list[Department]:
 def _new_public_ref(db: Session, today: dt.date) -> str:
     # Random, not sequential: a sequence would tell how many reports came before.
     while True:
-        ref = f"HC-{today.year}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+        ref = random_ref(today.year)
         if db.scalar(select(Case.id).where(Case.public_ref == ref)) is None:
             return ref
 
