@@ -72,6 +72,7 @@ test: $(DEV) system-packages
 	@$(MAKE) --no-print-directory browser-packages \
 		|| echo "Chromium is not available: the browser tests will be reported as skipped."
 	$(BIN)/ruff check crypto app monitoring_bridge tests bench load migrations config.py wsgi.py
+	$(BIN)/ruff format --check crypto app monitoring_bridge tests bench load migrations config.py wsgi.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	@if $(BIN)/python -c "import sys; from tests.conftest import postgres_available as up; sys.exit(0 if up() else 1)"; then \
@@ -101,6 +102,7 @@ load: $(DEV)
 
 lint: $(DEV)
 	$(BIN)/ruff check crypto app monitoring_bridge tests bench load migrations config.py wsgi.py
+	$(BIN)/ruff format --check crypto app monitoring_bridge tests bench load migrations config.py wsgi.py
 	$(BIN)/mypy
 
 i18n: $(DEV)

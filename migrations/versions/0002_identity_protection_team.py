@@ -21,7 +21,10 @@ def upgrade() -> None:
     with op.batch_alter_table("identity_records") as batch:
         batch.add_column(sa.Column("protection_team_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            "fk_identity_records_protection_team_id_teams", "teams", ["protection_team_id"], ["id"],
+            "fk_identity_records_protection_team_id_teams",
+            "teams",
+            ["protection_team_id"],
+            ["id"],
             ondelete="RESTRICT",
         )
         batch.create_index("ix_identity_records_protection_team_id", ["protection_team_id"])
