@@ -228,8 +228,10 @@ def _grants_to_me(with_teams: bool) -> list[Select[Any]]:
 
 
 def _team_clause(with_teams: bool) -> ColumnElement[bool]:
-    """Cases of one of the user's own teams that the user can open: no exclusion, and a live
-    grant to the team, or an assignment to it and a live grant the user can open.
+    """Cases of one of the user's own teams that the user can open.
+
+    That is: no exclusion of the user, and either a live grant to the team, or
+    an assignment to the team and a live grant the user can open.
 
     Only for a team the user is a confirmed member of (``_Scope.TEAM``): then
     the team's own live grant already makes the case visible, and the

@@ -1,7 +1,7 @@
 """Case references ("HC-2026-7KQ2MX"), shared by reports and bridge cases.
 
-Random, never sequential: a sequence would tell a reporter holding one
-reference how many cases came before theirs. The alphabet leaves out 0/O and
+Random, never sequential: a sequence would tell anyone who sees one
+reference how many cases came before it. The alphabet leaves out 0/O and
 1/I, which are misread when a reference is read out over the phone. Callers
 check uniqueness against the database themselves (one query per reference,
 or one per batch).
