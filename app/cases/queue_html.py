@@ -50,6 +50,7 @@ class RowLabels(NamedTuple):
     untriaged: str
     overdue: str
     due_soon: str
+    categories: Mapping[str, str] = {}
 
     @classmethod
     def of(
@@ -61,8 +62,12 @@ class RowLabels(NamedTuple):
         untriaged: str,
         overdue: str,
         due_soon: str,
+        categories: Mapping[str, str] | None = None,
     ) -> RowLabels:
-        """Labels in the current language (plain text in, escaped HTML out)."""
+        """Labels in the current language (plain text in, escaped HTML out).
+
+        A category without a label (an alert's scenario code, say) is shown as stored.
+        """
         return cls(
             {k: _escaped(v) for k, v in kinds.items()},
             {k: _escaped(v) for k, v in statuses.items()},
@@ -70,6 +75,7 @@ class RowLabels(NamedTuple):
             _escaped(untriaged),
             _escaped(overdue),
             _escaped(due_soon),
+            {k: _escaped(v) for k, v in (categories or {}).items()},
         )
 
 
@@ -98,6 +104,7 @@ def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_url: Callable[[i
         waiting = waiting_flag if r.waiting_on_reporter else ""
         kind = labels.kinds.get(r.kind) or _escaped(r.kind)
         status = labels.statuses.get(r.status) or _escaped(r.status)
+        category = labels.categories.get(r.category or "") or _escaped(r.category)
         severity = int(r.severity) if r.severity else labels.untriaged
         due = r.next_due_on.isoformat() if r.next_due_on else ""
         parts.append(
@@ -106,7 +113,7 @@ def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_url: Callable[[i
             f"      <td>{kind}</td>\n"
             f"      <td>{status}{waiting}</td>\n"
             f"      <td>{severity}</td>\n"
-            f"      <td>{_escaped(r.category)}</td>\n"
+            f"      <td>{category}</td>\n"
             f"      <td>{department}</td>\n"
             f"      <td>{r.received_on.isoformat()}</td>\n"
             f"      <td>{due}{flag}</td>\n"

@@ -62,6 +62,10 @@ STATUS_LABELS = {
     CaseStatus.UNDER_REVIEW: _l("Under review"),
     CaseStatus.ADOPTED: _l("Adopted"),
     CaseStatus.NOT_ADOPTED: _l("Not adopted"),
+    CaseStatus.ASSESSING: _l("Assessing"),
+    CaseStatus.MEASURE_REQUESTED: _l("Protective measure requested"),
+    CaseStatus.MEASURE_DECIDED: _l("Measure decided"),
+    CaseStatus.COMPLIANCE_MONITORING: _l("Compliance monitoring"),
 }
 KIND_LABELS = {
     CaseKind.REPORT: _l("Report"),
@@ -169,6 +173,7 @@ def page_rows_html(page: queues.Page, kinds: Mapping[str, str], statuses: Mappin
         untriaged=_("not triaged"),
         overdue=_("Overdue"),
         due_soon=_("Due soon"),
+        categories={code: str(label) for code, label in CATEGORY_LABELS.items()},
     )
     case_url = url_pattern("staff_cases.case_detail", "case_id")
     return queue_html.rows_html(page.rows, row_labels, case_url, korean=str(get_locale()) == "ko")

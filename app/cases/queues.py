@@ -125,9 +125,17 @@ class Page:
         return (self.page - 1) * self.per_page + len(self.rows)
 
     @property
+    def past_end(self) -> bool:
+        """An empty page after the first: the queue ends before it (an old link, a typed URL)."""
+        return not self.rows and self.page > 1
+
+    @property
     def total(self) -> int | None:
-        """How many cases the queue holds, when this page is its last (``None`` when more follow)."""
-        return None if self.has_next else self.last
+        """How many cases the queue holds, when this page is its last (``None`` when more follow).
+
+        Unknown on a page past the end as well: its position says nothing of where the queue ends.
+        """
+        return None if self.has_next or self.past_end else self.last
 
 
 _CONFIRMED_TEAM_IDS = (
@@ -244,17 +252,24 @@ def _team_clause(with_teams: bool) -> ColumnElement[bool]:
         .where(CaseAssignment.case_id == Case.id, CaseAssignment.team_id == _TEAM, _probe(*_grants_to_me(with_teams)))
         .correlate(Case)
     )
-    return and_(_not_excluded(), _probe(_live_grant(CaseKeyGrant.team_id == _TEAM), assigned))
+    # After a conflict-of-interest exclusion the team's grant is revoked and each remaining
+    # member holds a personal grant standing in for the team: the case is still the team's.
+    stand_in = _live_grant(CaseKeyGrant.user_id == _USER, CaseKeyGrant.via_team_id == _TEAM)
+    return and_(_not_excluded(), _probe(_live_grant(CaseKeyGrant.team_id == _TEAM), stand_in, assigned))
 
 
 def _mine_clause() -> ColumnElement[bool]:
     """Cases assigned to the user by name, or whose key is sealed to them personally.
 
-    An ``IN`` over the (few) cases of one person lets the database start from
-    them rather than walk every case looking for them.
+    A grant that only stands in for the user's team (``via_team_id``, left by
+    a conflict-of-interest exclusion) does not make the case theirs: it is
+    still the team's case. An ``IN`` over the (few) cases of one person lets
+    the database start from them rather than walk every case looking for them.
     """
     assigned = select(CaseAssignment.case_id).where(CaseAssignment.user_id == _USER)
-    granted = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == _USER, CaseKeyGrant.revoked_at.is_(None))
+    granted = select(CaseKeyGrant.case_id).where(
+        CaseKeyGrant.user_id == _USER, CaseKeyGrant.revoked_at.is_(None), CaseKeyGrant.via_team_id.is_(None)
+    )
     return Case.id.in_(union(assigned, granted))
 
 
@@ -303,7 +318,8 @@ def _where(shape: _Shape) -> list[ColumnElement[bool]]:
         case QueueView.DUE_SOON:
             where += [Case.next_due_on >= _TODAY, Case.next_due_on <= _SOON, _not_closed()]
         case QueueView.WAITING:
-            where.append(Case.waiting_on_reporter.is_(True))
+            # A closed case waits on nobody, even if its last question was never answered.
+            where += [Case.waiting_on_reporter.is_(True), _not_closed()]
         case QueueView.STATE:
             pass  # the state filter below does the work; without one, every visible case
     for name, column in _FILTER_COLUMNS.items():

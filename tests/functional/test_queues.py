@@ -13,6 +13,7 @@ from app.cases.deadlines import local_today
 from app.db import get_session, utcnow
 from app.models import Case, CaseKeyGrant
 from app.models.staff import Role, TeamKind
+from tests.unit.web.helpers import choose_language
 
 CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
 
@@ -157,3 +158,42 @@ def test_a_team_i_am_only_proposed_for_shows_nothing_and_is_not_offered(staff, c
     html = client.get("/staff/queues/?view=state").get_data(as_text=True)
     assert "HC-2026-000001" not in html and f'value="{other_team}"' not in html
     assert client.get(f"/staff/queues/?view=state&team={other_team}").status_code == 400
+
+
+def test_a_page_past_the_end_says_so_and_links_to_the_first_page(staff, client, investigator):
+    member, team_id = investigator
+    add_cases(staff.app, team_id, 3)
+    staff.login(member)
+    html = client.get("/staff/queues/?view=state&page=5").get_data(as_text=True)
+    assert "This page is past the end of the queue." in html
+    assert not re.search(r"\d+ cases?\b", html)  # no total made up from the page number
+    assert 'rel="prev"' not in html  # page 4 is past the end too
+    assert re.search(r'href="/staff/queues/\?view=state[^"]*">First page</a>', html)
+    choose_language(client, "ko", "/staff/queues/")
+    ko = client.get("/staff/queues/?view=state&page=5").get_data(as_text=True)
+    assert "이 페이지는 업무 목록의 끝을 지났습니다." in ko
+
+
+def test_every_state_and_kind_has_a_label_and_can_be_filtered_on(staff, client, investigator):
+    from app.cases.queue_views import KIND_LABELS, STATUS_LABELS
+    from app.models.cases import CaseKind, CaseStatus
+
+    assert set(STATUS_LABELS) == set(CaseStatus) and set(KIND_LABELS) == set(CaseKind)
+    member, team_id = investigator
+    add_cases(staff.app, team_id, 1, status="assessing", kind="retaliation")
+    staff.login(member)
+    choose_language(client, "ko", "/staff/queues/")
+    r = client.get("/staff/queues/?view=state&state=assessing")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "HC-2026-000001" in html
+    assert "<td>검토 중</td>" in html and "<td>assessing</td>" not in html
+
+
+def test_the_category_column_names_the_category_in_the_page_language(staff, client, investigator):
+    member, team_id = investigator
+    add_cases(staff.app, team_id, 1, category="bribery")
+    add_cases(staff.app, team_id, 1, start=2, kind="alert", category="EH-017")  # a scenario code: shown as stored
+    staff.login(member)
+    en = client.get("/staff/queues/?view=state").get_data(as_text=True)
+    assert "<td>Bribery of any kind (money, gifts, entertainment, favours)</td>" in en
+    assert "<td>EH-017</td>" in en and "<td>bribery</td>" not in en

@@ -93,6 +93,7 @@ def test_markup_in_translated_labels_and_urls_is_escaped():
         untriaged="<u>n</u>",
         overdue="<u>o</u>",
         due_soon="<u>d</u>",
+        categories={"bribery": "<s>Bribery</s>"},
     )
     markup = rows_html(
         [row(severity=0, waiting_on_reporter=True, overdue=True)],
@@ -100,7 +101,8 @@ def test_markup_in_translated_labels_and_urls_is_escaped():
         lambda case_id: f'/x"onclick="y/{case_id}',
         korean=False,
     )
-    for raw in ("<b>", "<i>", "<u>", '"onclick="'):
+    assert "&lt;s&gt;Bribery&lt;/s&gt;" in markup
+    for raw in ("<b>", "<i>", "<u>", "<s>", '"onclick="'):
         assert raw not in markup
     attrs = next(a for t, a in Tree(markup).tags if t == "a")
     assert attrs["href"] == '/x"onclick="y/7'

@@ -103,6 +103,20 @@ class World:
         )
         self.db.flush()
 
+    def stand_in(self, case: Case, team: Team, *members: StaffUser) -> None:
+        """What an exclusion leaves: personal grants standing in for the team (its own grant revoked)."""
+        for m in members:
+            self.db.add(
+                CaseKeyGrant(
+                    case_id=case.id,
+                    grantee_kind="user",
+                    user_id=m.id,
+                    via_team_id=team.id,
+                    sealed_key_ct=os.urandom(48),
+                )
+            )
+        self.db.flush()
+
     def exclude(self, case: Case, user: StaffUser) -> None:
         self.db.add(CaseExcludedMember(case_id=case.id, user_id=user.id))
         self.db.flush()
@@ -181,6 +195,12 @@ def test_due_soon_ends_with_the_last_day_of_the_window(world, alice, team_a):
     assert refs(world, alice, view=QueueView.DUE_SOON) == [last.public_ref]
 
 
+def test_waiting_never_lists_a_closed_case(world, alice, team_a):
+    world.case(team=team_a, status="closed", waiting_on_reporter=True)
+    open_ = world.case(team=team_a, status="investigating", waiting_on_reporter=True)
+    assert refs(world, alice, view=QueueView.WAITING) == [open_.public_ref]
+
+
 def test_waiting_lists_cases_waiting_on_the_reporter(world, alice, team_a):
     waiting = world.case(team=team_a, waiting_on_reporter=True)
     world.case(team=team_a)
@@ -232,6 +252,27 @@ def test_team_filter_shows_a_case_assigned_to_that_team_but_sealed_to_another_of
     world.assign(excluded, team=team_c)
     world.exclude(excluded, alice)
     assert refs(world, alice, view=QueueView.STATE, team_id=team_c.id) == [sealed_to_a.public_ref]
+
+
+def test_after_an_exclusion_the_case_stays_in_its_teams_queue_and_is_nobodys_own(world, alice, team_a):
+    """The team's grant is replaced by stand-in grants: still the team's case, not "mine" for each member."""
+    bob, carol = world.user("bob"), world.user("carol")
+    intake = world.team("intake", alice, bob, carol)
+    case = world.case(team=intake, status="received", revoked=True)
+    world.exclude(case, carol)
+    world.stand_in(case, intake, alice, bob)
+    for member in (alice, bob):
+        assert refs(world, member, view=QueueView.NEW, team_id=intake.id) == [case.public_ref]
+        assert refs(world, member, view=QueueView.NEW) == [case.public_ref]
+        assert refs(world, member, view=QueueView.MINE) == []
+    assert refs(world, carol, view=QueueView.NEW, team_id=intake.id) == []
+    other = world.team("other", alice)
+    assert refs(world, alice, view=QueueView.NEW, team_id=other.id) == []  # stands in for intake only
+
+
+def test_a_personal_grant_of_my_own_still_makes_a_case_mine(world, alice, team_a):
+    personal = world.case(user=alice)
+    assert refs(world, alice, view=QueueView.MINE) == [personal.public_ref]
 
 
 def test_team_filter_on_a_team_i_am_not_in_shows_nothing(world, alice, team_a):
@@ -324,10 +365,11 @@ def test_a_page_exactly_full_has_no_next_page(world, alice, team_a):
     assert (len(page.rows), page.has_next, page.total) == (2, False, 2)
 
 
-def test_a_page_past_the_end_is_empty_and_offers_no_next(world, alice, team_a):
+def test_a_page_past_the_end_is_empty_offers_no_next_and_claims_no_total(world, alice, team_a):
     world.case(team=team_a)
     page = queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, page=9, per_page=2), TODAY, SOON)
     assert (page.page, page.rows, page.has_next, page.first) == (9, [], False, 0)
+    assert page.past_end and page.total is None  # not "16 cases": the position says nothing of the end
 
 
 def test_an_empty_queue_has_one_empty_page(world, alice, team_a):
