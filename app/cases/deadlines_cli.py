@@ -16,10 +16,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.audit import record
+from app.cases import keys as case_keys
 from app.cases.deadlines import is_overdue, local_today
 from app.db import get_session, utcnow
 from app.models.audit import ActorKind
-from app.models.cases import Case, CaseAssignment, CaseKeyGrant, CaseStatus, GranteeKind
+from app.models.cases import Case, CaseAssignment, CaseKeyGrant, CaseStatus
 from app.models.staff import StaffUser, Team
 from app.notifications import service as notifications
 from app.runtime import get_settings
@@ -57,12 +58,10 @@ def remind(today: dt.datetime | None) -> None:
             f"team {t.name}"
             for t in db.scalars(
                 select(Team)
-                .join(CaseKeyGrant, CaseKeyGrant.team_id == Team.id)
-                .where(
-                    CaseKeyGrant.case_id == case.id,
-                    CaseKeyGrant.grantee_kind == GranteeKind.TEAM.value,
-                    CaseKeyGrant.revoked_at.is_(None),
-                )
+                .join(CaseKeyGrant, case_keys.owning_team() == Team.id)
+                .where(CaseKeyGrant.case_id == case.id, CaseKeyGrant.revoked_at.is_(None))
+                .distinct()
+                .order_by(Team.name)
             )
         ]
         owners += [

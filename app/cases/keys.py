@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.cases import Case, CaseExcludedMember, CaseKeyGrant, GranteeKind
@@ -148,3 +148,18 @@ def cases_visible_to(session: Session, user: StaffUser) -> list[int]:
     )
     excluded = select(CaseExcludedMember.case_id).where(CaseExcludedMember.user_id == user.id)
     return list(session.scalars(stmt.where(CaseKeyGrant.case_id.not_in(excluded))))
+
+
+def owning_team() -> ColumnElement[int | None]:
+    """The team a grant gives its case to: a team grant's own team, or the team a personal grant stands in for.
+
+    Why: a conflict-of-interest exclusion revokes the team's grant and seals
+    the key to each other member instead (``via_team_id``). The case is still
+    that team's: its queue, reminders and dashboards must keep it.
+    """
+    return func.coalesce(CaseKeyGrant.team_id, CaseKeyGrant.via_team_id)
+
+
+def held_by_teams(team_ids: list[int] | tuple[int, ...]) -> ColumnElement[bool]:
+    """A grant that gives its case to one of ``team_ids`` (see :func:`owning_team`), as two indexable tests."""
+    return or_(CaseKeyGrant.team_id.in_(team_ids), CaseKeyGrant.via_team_id.in_(team_ids))

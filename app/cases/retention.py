@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.blobs import BlobStore
+from app.cases import keys as case_keys
 from app.cases.deadlines import local_today
 from app.models.audit import ActorKind
 from app.models.bridge import BridgeCaseKey, BridgeRecord
@@ -51,7 +52,6 @@ from app.models.cases import (
     CaseLabel,
     CaseLink,
     CaseStatus,
-    GranteeKind,
     IdentityAccessRequest,
     IdentityRecord,
 )
@@ -179,16 +179,12 @@ def mark_reminded(db: Session, case: Case, today: dt.date) -> None:
 
 
 def teams_of(db: Session, case: Case) -> list[str]:
-    """Names of the teams that hold a live grant to the case (who is reminded of its purge)."""
+    """Names of the teams the case belongs to by a live grant, stand-ins included (who is reminded of its purge)."""
     return list(
         db.scalars(
             select(Team.name)
-            .join(CaseKeyGrant, CaseKeyGrant.team_id == Team.id)
-            .where(
-                CaseKeyGrant.case_id == case.id,
-                CaseKeyGrant.grantee_kind == GranteeKind.TEAM.value,
-                CaseKeyGrant.revoked_at.is_(None),
-            )
+            .join(CaseKeyGrant, case_keys.owning_team() == Team.id)
+            .where(CaseKeyGrant.case_id == case.id, CaseKeyGrant.revoked_at.is_(None))
             .distinct()
             .order_by(Team.name)
         )

@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.cases import keys as case_keys
 from app.cases.workflow import ALERT_AWAITING_DEPARTMENT
 from app.dashboards.sql import as_int, plus_days, seoul_date
 from app.models.audit import AuditEvent
@@ -60,7 +61,7 @@ class Scope:
             out.append(
                 case_id.in_(
                     select(CaseKeyGrant.case_id).where(
-                        CaseKeyGrant.team_id.in_(self.team_ids), CaseKeyGrant.revoked_at.is_(None)
+                        case_keys.held_by_teams(self.team_ids), CaseKeyGrant.revoked_at.is_(None)
                     )
                 )
             )

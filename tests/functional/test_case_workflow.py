@@ -310,6 +310,44 @@ def test_sealing_to_chosen_members_leaves_the_rest_of_the_team_out(app, staff, c
     assert client.get(f"/staff/cases/{case_id}").status_code == 404
 
 
+def test_a_case_sealed_to_chosen_members_is_still_its_teams_for_reminders_and_dashboards(
+    app, staff, client, reporter, tf
+):
+    """Stand-in grants (``via_team_id``) keep the case the team's: deadline and purge reminders, team dashboard."""
+    from sqlalchemy import select
+
+    from app.cases import keys as case_keys
+    from app.cases import retention, service
+    from app.dashboards.service import Scope
+    from app.models.staff import StaffUser, Team
+    from crypto import passwords
+
+    from .conftest import PASSWORD
+
+    reporter.submit_ok()
+    with app.app_context():
+        db = get_session()
+        case = db.query(Case).one()
+        intake_user = db.get(StaffUser, tf["intake"].id)
+        case_key = case_keys.open_as_staff(
+            db, case, intake_user, passwords.unwrap(PASSWORD, intake_user.wrapped_private_key_ct)
+        )
+        team = db.get(Team, tf["investigation_team"])
+        now = dt.datetime.now(dt.UTC)
+        service.assign_team(db, case, case_key, team, intake_user, now)
+        service.restrict_to_members(
+            db, case, case_key, team, [db.get(StaffUser, tf["investigator"].id)], intake_user, now
+        )
+        case.next_due_on = dt.date(2026, 12, 1)
+        db.commit()
+        assert retention.teams_of(db, case) == ["intake", "investigation"]
+        scope = Scope(viewer_id=tf["investigator"].id, team_ids=(team.id,))
+        assert list(db.scalars(select(Case.id).where(*scope.cases(Case.id)))) == [case.id]
+        ref = case.public_ref
+    out = app.test_cli_runner().invoke(args=["deadlines", "remind", "--today", "2026-12-02"]).output
+    assert "team investigation:" in out and "team intake:" in out and ref in out
+
+
 def test_deadlines_remind_lists_overdue_and_due_soon_per_team_and_audits(app, reporter, tf):
     reporter.submit_ok()
     reporter.submit_ok(what="Another report about procurement irregularities in the roads department.")
