@@ -109,6 +109,9 @@ def test_filters_and_view_are_reflected_in_the_page(staff, client, investigator)
     # Links that change the order or the page keep the filters.
     assert re.search(r'href="/staff/queues/\?[^"]*sort=due[^"]*"', html)
     assert "kind=alert" in re.search(r'href="(/staff/queues/\?[^"]*sort=due[^"]*)"', html).group(1)
+    # Clearing the filters keeps the view and the order: neither is a filter.
+    clear = re.search(r'<a href="([^"]*)">Clear filters</a>', html).group(1)
+    assert clear == "/staff/queues/?view=state&amp;sort=severity"
 
 
 def test_the_team_selector_offers_only_my_confirmed_teams(staff, client, investigator):
