@@ -15,7 +15,10 @@ from app.models.bridge import BridgeSource, SourceKind
 from app.runtime import get_secrets, get_settings
 from monitoring_bridge import keyring, registry
 from monitoring_bridge.errors import BridgeError
-from monitoring_bridge.importer import import_file
+from monitoring_bridge.importer import MAX_ID, import_file
+
+# A quarantined record's id: past MAX_ID the database driver failed (a traceback).
+QID = click.IntRange(1, MAX_ID)
 
 bridge_cli = AppGroup("bridge", help="The monitoring bridge: imports, quarantine, sources.")
 quarantine_cli = AppGroup("quarantine", help="Records that failed validation.")
@@ -56,7 +59,7 @@ def quarantine_list(show_all: bool, source: str | None) -> None:
 
 
 @quarantine_cli.command("retry")
-@click.argument("qid", type=int)
+@click.argument("qid", type=QID)
 def quarantine_retry(qid: int) -> None:
     """Run a quarantined record through validation again (after fixing what it lacked)."""
     try:
@@ -73,7 +76,7 @@ def quarantine_retry(qid: int) -> None:
 
 
 @quarantine_cli.command("discard")
-@click.argument("qid", type=int)
+@click.argument("qid", type=QID)
 def quarantine_discard(qid: int) -> None:
     """Resolve a quarantined record without importing it; its raw bytes are erased."""
     try:

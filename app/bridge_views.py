@@ -90,7 +90,7 @@ def feed(source: str) -> ResponseReturnValue:
             get_session(),
             settings,
             source,
-            body.splitlines(keepends=True),
+            body,
             bridge_key=get_secrets().bridge_key,
             label=f"http {timestamp}",
         )

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -95,6 +96,11 @@ _UPDATED_COLUMNS = (
     "payload_ct",
 )
 Progress = Callable[[int], None]  # called with the number of bytes just processed
+# The largest id a quarantined record can have (its key is an INTEGER: 32 bits on
+# PostgreSQL). An id typed past it reached the driver as an OverflowError (SQLite) or
+# "integer out of range" (PostgreSQL), a traceback or a 500: the CLI and the staff
+# routes refuse it at the edge instead (a usage error, a 404).
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -121,6 +127,7 @@ class _Line:
     raw: bytes  # what is quarantined (for CSV: header line + the line, so a retry can decode it)
     obj: dict[str, Any] | None = None
     error: RecordError | None = None
+    oversized: bytes | None = None  # SHA-256 of a line too long to keep (raw is then empty)
 
 
 def find_source(db: Session, name: str) -> tuple[BridgeSource, SourceAdapter]:
@@ -466,8 +473,17 @@ class _Run:
             self.ctx.cache.pop("batch", None)
 
     def quarantine(self, line: _Line, error: RecordError, job: BridgeImport | None) -> None:
-        """Keep a bad record, encrypted, with its error; the same raw bytes are kept once while unresolved."""
-        mac = keyring.mac(self.bridge_key, f"quarantine:{self.source.id}", line.raw)
+        """Keep a bad record, encrypted, with its error; the same raw bytes are kept once while unresolved.
+
+        An oversized line keeps no bytes, so it is recognised by the keyed MAC
+        of its full content's SHA-256 instead (its own purpose, so it never
+        meets a kept line's MAC): two different oversized lines are two rows,
+        the same line imported again is one.
+        """
+        if line.oversized is not None:
+            mac = keyring.mac(self.bridge_key, f"quarantine-oversized:{self.source.id}", line.oversized)
+        else:
+            mac = keyring.mac(self.bridge_key, f"quarantine:{self.source.id}", line.raw)
         dup = self.db.scalar(
             select(QuarantinedRecord.id).where(
                 QuarantinedRecord.source_id == self.source.id,
@@ -581,9 +597,12 @@ def import_file(
     return run.summary
 
 
-def _decode_line(raw: bytes | None, start: int, header: list[str] | None, header_raw: bytes) -> _Line | None:
-    if raw is None:
-        return _Line(start, b"", error=RecordError(decode.LINE, f"longer than {decode.MAX_LINE} bytes"))
+def _decode_line(
+    raw: bytes | decode.Oversized, start: int, header: list[str] | None, header_raw: bytes
+) -> _Line | None:
+    if isinstance(raw, decode.Oversized):
+        error = RecordError(decode.LINE, f"longer than {decode.MAX_LINE} bytes")
+        return _Line(start, b"", error=error, oversized=raw.digest)
     if not raw.strip():
         return None  # blank lines (a trailing newline, say) are not records
     kept = header_raw + raw if header is not None else raw
@@ -612,28 +631,30 @@ def import_batch(
     db: Session,
     settings: Settings,
     source_name: str,
-    lines: Iterable[bytes],
+    body: bytes | Iterable[bytes],
     *,
     bridge_key: bytes | None = None,
     label: str = "http",
 ) -> ImportSummary:
-    """Import one batch of JSON Lines records (the HTTP endpoint), in one transaction."""
+    """Import one batch of JSON Lines records (the HTTP endpoint), in one transaction.
+
+    ``body`` is the request body (or lines, which are joined): it is split by
+    :func:`monitoring_bridge.decode.read_lines`, the file import's reader, so
+    a feed and a file agree on where lines end (LF only, never a bare CR) and
+    how long one may be.
+    """
     key = _bridge_key(settings, bridge_key)
     source, adapter = find_source(db, source_name)
     job = BridgeImport(source_id=source.id, label=label[:200], position=0)
     db.add(job)
     db.flush()
     run = _Run(db, settings, source, adapter, key)
+    data = body if isinstance(body, bytes) else b"".join(body)
     batch: list[_Line] = []
     position = 0
-    for raw in lines:
-        if len(raw) > decode.MAX_LINE:
-            line: _Line | None = _Line(
-                position, b"", error=RecordError(decode.LINE, f"longer than {decode.MAX_LINE} bytes")
-            )
-        else:
-            line = _decode_line(raw, position, None, b"")
-        position += len(raw)
+    for end, raw in decode.read_lines(io.BytesIO(data)):
+        line = _decode_line(raw, position, None, b"")
+        position = end
         if line is not None:
             batch.append(line)
     try:

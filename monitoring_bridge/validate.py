@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from typing import Any
 
 from monitoring_bridge.errors import RecordError
 
 MISSING = "missing"
+# Characters no source sends in a field on purpose: PostgreSQL refuses NUL in a text
+# column (a driver error that aborted the whole import), and the other C0 controls
+# are junk in an id or a name. Tab and line breaks stay allowed (free-text details).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses.
+_WHOLE = re.compile(r"-?[0-9]{1,18}")
+# No field holds a number this large; bounded so a database integer column never overflows.
+MAX_MAGNITUDE = 10**18 - 1
+# Dates outside these years are typos or garbage, and near the ends of ``datetime``'s
+# range the UTC conversion and correlation-window arithmetic overflow (OverflowError).
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def text(obj: dict[str, Any], name: str, max_len: int = 200, required: bool = True) -> str | None:
@@ -27,13 +39,20 @@ def text(obj: dict[str, Any], name: str, max_len: int = 200, required: bool = Tr
         return None
     if len(value) > max_len:
         raise RecordError(name, f"longer than {max_len} characters")
+    if _CONTROL.search(value):
+        raise RecordError(name, "contains a control character (NUL or another non-printing character)")
     return value
 
 
 def integer(
     obj: dict[str, Any], name: str, lo: int | None = None, hi: int | None = None, required: bool = True
 ) -> int | None:
-    """A whole number (JSON integer, or digits in a CSV cell) within bounds."""
+    """A whole number (JSON integer, or ASCII digits in a CSV cell) within bounds.
+
+    A string must be exactly an optional minus and ASCII digits: "--3" or "²"
+    used to pass an ``isdigit`` check and then make ``int`` raise, aborting the
+    import instead of quarantining the record.
+    """
     value = obj.get(name)
     if value is None:
         if required:
@@ -41,10 +60,14 @@ def integer(
         return None
     if isinstance(value, bool):
         raise RecordError(name, "must be a whole number")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
     if not isinstance(value, int):
         raise RecordError(name, "must be a whole number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise RecordError(name, "must be a whole number of at most 18 digits")
+    if lo is not None and hi is None and value < lo:
+        raise RecordError(name, f"must be at least {lo}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise RecordError(name, f"must be between {lo} and {hi}")
     return value
@@ -69,7 +92,11 @@ def instant(obj: dict[str, Any], name: str) -> dt.datetime:
         raise RecordError(name, "not an ISO 8601 date and time") from None
     if parsed.tzinfo is None:
         raise RecordError(name, "needs a UTC offset (e.g. +09:00)")
-    return parsed.astimezone(dt.UTC)
+    _sane_year(name, parsed.year)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # unreachable within the sane years; kept so no offset can abort an import
+        raise RecordError(name, f"year must be between {MIN_YEAR} and {MAX_YEAR}") from None
 
 
 def day(obj: dict[str, Any], name: str, required: bool = True) -> dt.date | None:
@@ -78,6 +105,14 @@ def day(obj: dict[str, Any], name: str, required: bool = True) -> dt.date | None
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise RecordError(name, "not an ISO 8601 date (YYYY-MM-DD)") from None
+    _sane_year(name, parsed.year)
+    return parsed
+
+
+def _sane_year(name: str, year: int) -> None:
+    """Refuse a year outside MIN_YEAR..MAX_YEAR (without quoting it)."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise RecordError(name, f"year must be between {MIN_YEAR} and {MAX_YEAR}")

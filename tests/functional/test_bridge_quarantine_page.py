@@ -15,7 +15,7 @@ from app.models.bridge import BridgeRecord, QuarantinedRecord
 from app.models.cases import Department
 from app.models.staff import Role
 from app.runtime import get_secrets, get_settings
-from monitoring_bridge.importer import import_file
+from monitoring_bridge.importer import MAX_ID, import_file
 
 from .conftest import csrf_token
 
@@ -211,3 +211,28 @@ def test_the_page_is_in_korean_by_default(app, staff, admin, quarantined):
 def test_filtering_on_a_source_that_does_not_exist_is_not_found(app, client, staff, admin, quarantined):
     staff.login(admin)
     assert client.get(URL, query_string={"source": "nosuch"}).status_code == 404
+
+
+TOO_BIG = str(MAX_ID + 1)  # one past the largest id the column holds (32-bit on PostgreSQL)
+
+
+@pytest.mark.parametrize("qid", [TOO_BIG, str(2**63), "99999999999999999999", "9" * 5000, "0"])
+def test_an_id_no_row_can_have_is_not_found_on_every_route(app, client, staff, supervisor, quarantined, qid):
+    """Such ids reached the database driver (OverflowError, "integer out of range": a 500); the route refuses them."""
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    staff.login(supervisor)
+    assert client.get(f"{URL}{qid}").status_code == 404
+    token = csrf_token(client.get(URL).get_data(as_text=True))
+    for button in ("retry", "discard"):
+        assert client.post(f"{URL}{qid}/{button}", data={"csrf_token": token}).status_code == 404
+    assert client.get(f"{URL}{MAX_ID}").status_code == 404  # the largest id is a valid, absent one
+
+
+@pytest.mark.parametrize("command", ["retry", "discard"])
+@pytest.mark.parametrize("qid", [TOO_BIG, "99999999999999999999", "0"])
+def test_the_cli_refuses_an_id_no_row_can_have_as_a_usage_error(app, quarantined, command, qid):
+    r = app.test_cli_runner().invoke(args=["bridge", "quarantine", command, "--", qid])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Invalid value for 'QID'" in r.output and "Traceback" not in r.output
+    biggest = app.test_cli_runner().invoke(args=["bridge", "quarantine", command, str(MAX_ID)])
+    assert biggest.exit_code == 1 and f"no open quarantined record {MAX_ID}" in biggest.output
