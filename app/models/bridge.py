@@ -145,6 +145,23 @@ class QuarantinedRecord(Base):
     resolved_at: Mapped[dt.datetime | None]
 
 
+class FeedSignature(Base):
+    """A signed feed request already accepted, kept until its timestamp leaves the replay window.
+
+    Why: the window alone let a captured request be sent again for a few
+    minutes, and sent after a newer batch it rolled the newer records back (an
+    audited update to older data). Each signature is accepted once; the row
+    is written in the import's transaction, so a batch that failed can be sent
+    again. Rows past ``expires_at`` are deleted as new ones come in.
+    """
+
+    __tablename__ = "bridge_feed_signatures"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("bridge_sources.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    expires_at: Mapped[timestamp] = mapped_column(index=True)
+
+
 class BridgeCaseKey(Base):
     """A bridge-made case's key, wrapped under the instance bridge key, while the bridge still feeds it.
 

@@ -296,7 +296,8 @@ def test_signed_batch_is_imported_and_answered_with_a_summary(app, client, sourc
     r = _post(client, source_key, body)
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.get_json() == {"accepted": 1, "updated": 0, "duplicates": 0, "linked": 0, "quarantined": 1}
-    assert _post(client, source_key, body).get_json()["duplicates"] == 1
+    # The same records sent again, signed anew (a source retrying): nothing changes.
+    assert _post(client, source_key, body, ts=int(time.time()) + 1).get_json()["duplicates"] == 1
 
 
 @pytest.mark.parametrize("case", ["missing", "wrong", "stale", "future", "unknown_source", "other_body"])
@@ -309,7 +310,7 @@ def test_unsigned_wrong_or_stale_requests_are_refused(app, client, source_key, c
     elif case == "stale":
         r = _post(client, source_key, body, ts=int(time.time()) - 301)
     elif case == "future":
-        r = _post(client, source_key, body, ts=int(time.time()) + 301)
+        r = _post(client, source_key, body, ts=int(time.time()) + 305)  # 5 s of slack: the check runs later
     elif case == "unknown_source":
         r = _post(client, source_key, body, source="nosuch")
     else:
@@ -321,6 +322,54 @@ def test_unsigned_wrong_or_stale_requests_are_refused(app, client, source_key, c
         )
     assert r.status_code == 401
     assert count(app, BridgeRecord) == 0
+
+
+def test_a_request_replayed_inside_the_window_is_refused_and_cannot_roll_a_record_back(app, client, source_key):
+    from app.models.bridge import FeedSignature
+
+    stamp = int(time.time())
+    old = json.dumps(alert(1, amount=1)).encode() + b"\n"
+    new = json.dumps(alert(1, amount=2)).encode() + b"\n"
+    assert _post(client, source_key, old, ts=stamp).status_code == 200
+    assert _post(client, source_key, new, ts=stamp + 1).get_json()["updated"] == 1
+    replay = _post(client, source_key, old, ts=stamp)  # the captured first request, sent again in time
+    assert replay.status_code == 401 and replay.get_json() == {"error": "unauthorised"}
+    assert _post(client, source_key, new, ts=stamp + 1).status_code == 401
+    with app.app_context():
+        db = get_session()
+        payload = PayloadCipher(get_secrets().bridge_key, db.scalars(select(BridgeSource.id)).one())
+        row = db.scalars(select(BridgeRecord)).one()
+        assert json.loads(payload.decrypt(row.external_id, row.payload_ct))["amount"] == 2
+        assert db.scalar(select(func.count()).select_from(FeedSignature)) == 2
+
+
+def test_a_batch_that_failed_can_be_sent_again_and_old_signatures_are_forgotten(app, client, source_key, monkeypatch):
+    from app.models.bridge import FeedSignature
+    from monitoring_bridge import importer
+
+    body = json.dumps(alert(1)).encode() + b"\n"
+    stamp = int(time.time())
+    real = importer._Run.process
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(importer._Run, "process", broken)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    assert _post(client, source_key, body, ts=stamp).status_code == 500
+    monkeypatch.setattr(importer._Run, "process", real)
+    assert _post(client, source_key, body, ts=stamp).get_json()["accepted"] == 1  # the same request, now imported
+    with app.app_context():
+        db = get_session()
+        (kept,) = db.scalars(select(FeedSignature)).all()
+        assert kept.expires_at == dt.datetime.fromtimestamp(stamp, dt.UTC) + dt.timedelta(
+            seconds=get_settings().bridge_replay_seconds
+        )
+        kept.expires_at = utcnow() - dt.timedelta(seconds=1)  # its window has passed
+        db.commit()
+    assert _post(client, source_key, json.dumps(alert(2)).encode() + b"\n").status_code == 200
+    with app.app_context():
+        assert len(get_session().scalars(select(FeedSignature)).all()) == 1  # the expired one was deleted
 
 
 def test_case_key_is_released_when_staff_take_over_and_later_alerts_open_a_linked_case(app, source_key, tmp_path):

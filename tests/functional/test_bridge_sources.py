@@ -265,7 +265,8 @@ def test_every_source_refuses_a_missing_wrong_or_stale_signature(app, client, ke
         "wrong": lambda: _post(client, bytes(32), body, source),
         "another_sources_key": lambda: _post(client, keys[other], body, source),
         "stale": lambda: _post(client, keys[source], body, source, ts=int(time.time()) - 301),
-        "future": lambda: _post(client, keys[source], body, source, ts=int(time.time()) + 301),
+        # 5 s of slack: the server's clock is read later than the test's, and a slow run must not land inside.
+        "future": lambda: _post(client, keys[source], body, source, ts=int(time.time()) + 305),
     }[fault]()
     assert r.status_code == 401
     with app.app_context():
@@ -281,6 +282,10 @@ def test_a_replayed_signed_batch_changes_nothing_for_every_source(app, client, k
     assert first.status_code == 200, first.get_data(as_text=True)
     assert (first.get_json()["accepted"], first.get_json()["quarantined"]) == (2, 1)
     before = state_of(app, source)
-    again = _post(client, keys[source], body, source)
+    stamp = int(first.request.headers["X-Haechi-Timestamp"])
+    replayed = _post(client, keys[source], body, source, ts=stamp)  # the very request, captured and sent again
+    assert replayed.status_code == 401
+    assert state_of(app, source) == before
+    again = _post(client, keys[source], body, source, ts=stamp + 1)  # the source sending its batch again
     assert again.get_json() == {"accepted": 0, "updated": 0, "duplicates": 2, "linked": 0, "quarantined": 0}
     assert state_of(app, source) == before
