@@ -21,6 +21,7 @@ MAX_MAGNITUDE = 10**18 - 1
 # Dates outside these years are typos or garbage, and near the ends of ``datetime``'s
 # range the UTC conversion and correlation-window arithmetic overflow (OverflowError).
 MIN_YEAR, MAX_YEAR = 1900, 2200
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def text(obj: dict[str, Any], name: str, max_len: int = 200, required: bool = True) -> str | None:
@@ -100,11 +101,18 @@ def instant(obj: dict[str, Any], name: str) -> dt.datetime:
 
 
 def day(obj: dict[str, Any], name: str, required: bool = True) -> dt.date | None:
-    """An ISO 8601 date (YYYY-MM-DD)."""
+    """An ISO 8601 date written as the schemas say, YYYY-MM-DD.
+
+    Python 3.11's ``date.fromisoformat`` also reads "20260511" and week dates
+    ("2026-W19-1"); a source sending those is sending something else than its
+    schema says, so they are quarantined rather than guessed at.
+    """
     value = text(obj, name, max_len=10, required=required)
     if value is None:
         return None
     try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise RecordError(name, "not an ISO 8601 date (YYYY-MM-DD)") from None

@@ -97,3 +97,10 @@ def test_read_lines_tells_oversized_lines_apart_by_content():
     one, other = b"a" * (MAX_LINE + 5) + b"\n", b"b" * (MAX_LINE + 5) + b"\n"
     digests = [raw for _, raw in read_lines(io.BytesIO(one + other + one))]
     assert digests[0] != digests[1] and digests[0] == digests[2]
+
+
+@pytest.mark.parametrize("value", ["20260511", "2026-W19-1", "2026-5-11", "\uff12\uff10\uff12\uff16-05-11"])
+def test_a_day_in_another_iso_form_than_yyyy_mm_dd_is_refused(value):
+    with pytest.raises(RecordError) as err:
+        validate.day({"f": value}, "f")
+    assert err.value.field == "f" and value not in str(err.value)
