@@ -10,11 +10,12 @@ department and record_ref, and matching uses blind indexes
 (:mod:`monitoring_bridge.subjects`), never the plaintext. The official's index
 is kept on the record (``official_index``) for the training flag.
 
-Correlation: an alert joins the case of the nearest earlier-or-equal alert
-with the same scenario, department and record_ref raised at most
-``bridge_correlation_hours`` before it (the window edge itself included), as
-long as that case is still ``raised`` (the bridge still holds its key);
-otherwise it opens a new case, linked ``related`` to that one.
+Correlation: an alert joins the case of the nearest alert with the same
+scenario, department and record_ref raised at most ``bridge_correlation_hours``
+before it (the window edge itself included) or, when there is none, at most
+that long after it (feeds arrive out of order), as long as that case is still
+``raised`` (the bridge still holds its key); otherwise it opens a new case,
+linked ``related`` to that one.
 
 The adapter plans a whole batch in memory (:mod:`monitoring_bridge.batch`):
 ``prepare`` fetches the correlation candidates and their cases in two or three
@@ -146,7 +147,7 @@ class CheongbaekAdapter:
                 .where(
                     BridgeRecord.correlation_key.in_(corrs),
                     BridgeRecord.occurred_at >= lo - window,
-                    BridgeRecord.occurred_at <= hi,
+                    BridgeRecord.occurred_at <= hi + window,  # alerts may arrive out of order
                     BridgeRecord.case_id.is_not(None),
                 )
                 .order_by(BridgeRecord.occurred_at, BridgeRecord.id)
@@ -261,21 +262,31 @@ def _correlation_key(ctx: ApplyContext, data: dict[str, Any]) -> bytes:
 
 
 def _prior_case(ctx: ApplyContext, corr: bytes, raised_at: dt.datetime) -> CaseRef | None:
-    """The case of the latest correlated alert raised within the window up to ``raised_at``.
+    """The case of the correlated alert nearest ``raised_at`` within the window on either side.
 
+    The latest one raised at or before ``raised_at`` comes first; failing
+    that, the earliest one raised after it. Why both sides: the linked systems
+    do not deliver in order, and an alert raised an hour before one already
+    imported belongs to the same case, as it would had it come first.
     Committed alerts come from what ``prepare`` fetched (in (time, id) order),
     this batch's from the batch memo; on equal times the later one wins, as an
     ``ORDER BY occurred_at DESC, id DESC`` over both would say.
     """
     memo = _memo(ctx)
-    earliest = raised_at - dt.timedelta(hours=ctx.settings.bridge_correlation_hours)
-    best_at: dt.datetime | None = None
-    best: CaseRef | None = None
+    window = dt.timedelta(hours=ctx.settings.bridge_correlation_hours)
+    earliest, latest = raised_at - window, raised_at + window
+    before_at: dt.datetime | None = None
+    before: CaseRef | None = None
+    after_at: dt.datetime | None = None
+    after: CaseRef | None = None
     candidates: list[tuple[dt.datetime, CaseRef]] = [*memo["prior"].get(corr, ()), *memo.get("corr", {}).get(corr, ())]
     for at, ref in candidates:
-        if earliest <= at <= raised_at and (best_at is None or at >= best_at):
-            best_at, best = at, ref
-    return best
+        if earliest <= at <= raised_at:
+            if before_at is None or at >= before_at:
+                before_at, before = at, ref
+        elif raised_at < at <= latest and (after_at is None or at < after_at):
+            after_at, after = at, ref
+    return before if before is not None else after
 
 
 def _remember(ctx: ApplyContext, corr: bytes, raised_at: dt.datetime, case: CaseRef) -> None:

@@ -138,6 +138,26 @@ def test_correlation_window_edges(app, source_key, tmp_path, offset, same_case):
             assert len(get_session().get(Case, case_of["CB-1"]).entries) == 2  # the case lists every alert
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["one file", "two files"])
+@pytest.mark.parametrize(
+    ("offset", "same_case"), [(dt.timedelta(hours=72), True), (dt.timedelta(hours=72, seconds=1), False)]
+)
+def test_correlation_does_not_depend_on_arrival_order(app, source_key, tmp_path, offset, same_case, apart):
+    """An alert raised before one already imported joins its case when within the window, as in order."""
+    later = alert(2, record_ref="V-9", raised_at=(T0 + offset).isoformat())
+    earlier = alert(1, record_ref="V-9")
+    if apart:
+        run_import(app, jsonl(tmp_path / "a.jsonl", [later]))
+        run_import(app, jsonl(tmp_path / "b.jsonl", [earlier]))
+    else:
+        run_import(app, jsonl(tmp_path / "a.jsonl", [later, earlier]))
+    with app.app_context():
+        case_of = dict(get_session().execute(select(BridgeRecord.external_id, BridgeRecord.case_id)).all())
+        links = get_session().scalars(select(CaseLink)).all()
+    assert (case_of["CB-1"] == case_of["CB-2"]) is same_case
+    assert [link.relation for link in links] == []  # apart, the two cases are unrelated: outside the window
+
+
 BAD = [
     (alert(1, system=None), "system: missing"),
     (alert(2, severity="high"), "severity: must be a whole number"),
