@@ -116,6 +116,12 @@ def _event_of(ctx: ApplyContext, existing: BridgeRecord | None) -> PersonnelEven
     """
     if existing is None:
         return None
+    if existing.id is None:
+        # Its record came earlier in this same batch and is not written yet: write it, so the
+        # lookup below names it. Comparing with its id of None would read "bridge_record_id IS
+        # NULL" and match whichever unlinked event came first: another person's.
+        ctx.db.flush()
+    assert existing.id is not None
     event: PersonnelEvent | None = ctx.db.scalar(
         select(PersonnelEvent).where(PersonnelEvent.bridge_record_id == existing.id)
     )
