@@ -30,6 +30,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    from app.web.converters import RowIdConverter
+
+    # Before any route is added: every <int:…> in a URL is a row id the database can hold.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         SECRET_KEY=secrets.session_secret,
         TESTING=settings.testing,

@@ -13,12 +13,13 @@ from app import bridge_quarantine as quarantine
 from app.db import get_session
 from app.models.bridge import BridgeSource, SourceKind
 from app.runtime import get_secrets, get_settings
+from app.web.converters import MAX_ROW_ID
 from monitoring_bridge import keyring, registry
 from monitoring_bridge.errors import BridgeError
-from monitoring_bridge.importer import MAX_ID, import_file
+from monitoring_bridge.importer import import_file
 
-# A quarantined record's id: past MAX_ID the database driver failed (a traceback).
-QID = click.IntRange(1, MAX_ID)
+# A quarantined record's id: past what the column holds the database driver failed (a traceback).
+QID = click.IntRange(1, MAX_ROW_ID)
 
 bridge_cli = AppGroup("bridge", help="The monitoring bridge: imports, quarantine, sources.")
 quarantine_cli = AppGroup("quarantine", help="Records that failed validation.")

@@ -96,11 +96,6 @@ _UPDATED_COLUMNS = (
     "payload_ct",
 )
 Progress = Callable[[int], None]  # called with the number of bytes just processed
-# The largest id a quarantined record can have (its key is an INTEGER: 32 bits on
-# PostgreSQL). An id typed past it reached the driver as an OverflowError (SQLite) or
-# "integer out of range" (PostgreSQL), a traceback or a 500: the CLI and the staff
-# routes refuse it at the edge instead (a usage error, a 404).
-MAX_ID = 2**31 - 1
 
 
 @dataclass

@@ -15,7 +15,8 @@ from app.models.bridge import BridgeRecord, QuarantinedRecord
 from app.models.cases import Department
 from app.models.staff import Role
 from app.runtime import get_secrets, get_settings
-from monitoring_bridge.importer import MAX_ID, import_file
+from app.web.converters import MAX_ROW_ID as MAX_ID
+from monitoring_bridge.importer import import_file
 
 from .conftest import csrf_token
 
