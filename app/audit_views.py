@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app import audit
 from app.authz import staff_required
@@ -17,12 +17,20 @@ from app.db import get_session
 from app.models.audit import ActorKind, AuditEvent
 from app.models.staff import Role
 from app.runtime import get_secrets
+from app.web.converters import MAX_ROW_ID
 from app.web.i18n import lazy_gettext as _l
 from app.web.params import small_int
 from crypto.signing import signing_key_from_private
 
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 PAGE_SIZE = 50
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(9998, 12, 31)
+
+
+def _in_calendar(form: FlaskForm, field: DateField) -> None:
+    """A filter date the audit log can hold (its rows are from 2000 on; 9999 leaves no next day)."""
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Choose a date between 2000-01-01 and 9998-12-31."))
 
 
 class AuditFilterForm(FlaskForm):
@@ -32,10 +40,12 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     action = SelectField(_l("Action"), choices=[], validators=[Optional()], validate_choice=False)
-    actor = IntegerField(_l("Staff user id"), validators=[Optional(), NumberRange(min=1)])
-    case = IntegerField(_l("Case id"), validators=[Optional(), NumberRange(min=1)])
-    date_from = DateField(_l("From (date)"), validators=[Optional()])
-    date_to = DateField(_l("To (date, inclusive)"), validators=[Optional()])
+    # Bounded as the columns are: a larger id or a date at the ends of the calendar used to reach the
+    # database driver or the Seoul-to-UTC conversion and overflow there (a 500); now it is a form error.
+    actor = IntegerField(_l("Staff user id"), validators=[Optional(), NumberRange(min=1, max=MAX_ROW_ID)])
+    case = IntegerField(_l("Case id"), validators=[Optional(), NumberRange(min=1, max=MAX_ROW_ID)])
+    date_from = DateField(_l("From (date)"), validators=[Optional(), _in_calendar])
+    date_to = DateField(_l("To (date, inclusive)"), validators=[Optional(), _in_calendar])
 
 
 def _day_start(day: dt.date) -> dt.datetime:

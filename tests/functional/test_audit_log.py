@@ -139,6 +139,17 @@ def test_the_audit_page_filters(app, staff, client):
     assert client.get("/staff/audit/?actor=abc").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["case=99999999999999999999", "actor=2147483648", "date_to=9999-12-31", "date_from=0001-01-01"],
+)
+def test_the_audit_page_answers_an_out_of_range_filter_with_a_form_error_not_a_500(app, staff, client, query):
+    staff.login(staff.create("boss", Role.SUPERVISOR))
+    r = client.get("/staff/audit/?" + query)
+    assert r.status_code == 400
+    assert "<tbody>" in r.get_data(as_text=True)  # the page itself, with the form and its error
+
+
 def test_the_audit_page_pages_by_fifty(app, staff, client):
     from app import audit
 
