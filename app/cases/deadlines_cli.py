@@ -20,7 +20,7 @@ from app.cases import keys as case_keys
 from app.cases.deadlines import is_overdue, local_today
 from app.db import get_session, utcnow
 from app.models.audit import ActorKind
-from app.models.cases import Case, CaseAssignment, CaseKeyGrant, CaseStatus
+from app.models.cases import Case, CaseAssignment, CaseExcludedMember, CaseKeyGrant, CaseStatus
 from app.models.staff import StaffUser, Team
 from app.notifications import service as notifications
 from app.runtime import get_settings
@@ -64,12 +64,17 @@ def remind(today: dt.datetime | None) -> None:
                 .order_by(Team.name)
             )
         ]
+        # People assigned by name, unless excluded from the case since: an exclusion keeps the
+        # assignment row (for the record) but the person no longer works the case.
+        excluded = select(CaseExcludedMember.user_id).where(CaseExcludedMember.case_id == case.id)
         owners += [
             f"{u.display_name} ({u.username})"
             for u in db.scalars(
                 select(StaffUser)
                 .join(CaseAssignment, CaseAssignment.user_id == StaffUser.id)
-                .where(CaseAssignment.case_id == case.id)
+                .where(CaseAssignment.case_id == case.id, StaffUser.id.not_in(excluded))
+                .distinct()
+                .order_by(StaffUser.username)
             )
         ]
         for owner in owners or ["(nobody)"]:
