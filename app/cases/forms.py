@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.models.cases import CaseOutcome, LinkRelation
+from app.models.cases import CaseOutcome, EntryKind, GranteeKind, LinkRelation
 from app.web.i18n import lazy_gettext as _l
 
 OUTCOME_LABELS = {
@@ -24,6 +24,31 @@ RELATION_LABELS = {
     LinkRelation.RETALIATION_OF: _l("is retaliation for"),
     LinkRelation.ALERT_FOR: _l("is an alert for"),
     LinkRelation.FOLLOW_UP_OF: _l("is a follow-up of"),
+}
+# A link read from either of its cases (``app.cases.service.links_of``): the case that made it
+# reads the relation, the other its inverse. Keyed by those codes so the page never shows one raw.
+LINK_LABELS = {
+    **{relation.value: label for relation, label in RELATION_LABELS.items()},
+    "has_duplicate": _l("has a duplicate"),
+    "has_retaliation": _l("has a retaliation complaint"),
+    "has_alert": _l("has an alert"),
+    "has_follow_up": _l("has a follow-up"),
+}
+GRANTEE_LABELS = {
+    GranteeKind.TEAM: _l("Team"),
+    GranteeKind.USER: _l("Person"),
+    GranteeKind.REPORTER: _l("Reporter"),
+    GranteeKind.RECOVERY: _l("Recovery key"),
+}
+ENTRY_LABELS = {
+    EntryKind.REPORT: _l("Report received"),
+    EntryKind.MESSAGE_IN: _l("Message from the reporter"),
+    EntryKind.MESSAGE_OUT: _l("Message sent to the reporter"),
+    EntryKind.NOTE: _l("Internal note"),
+    EntryKind.QUESTION: _l("Question to the reporter"),
+    EntryKind.ANSWER: _l("Answer from the reporter"),
+    EntryKind.STATUS_CHANGE: _l("Status changed"),
+    EntryKind.FILE: _l("File"),
 }
 
 
@@ -56,6 +81,7 @@ class SeverityForm(FlaskForm):
 
 
 class LabelsForm(FlaskForm):
+    version = HiddenField()
     labels = StringField(_l("Labels (separated by commas)"), validators=[Optional(), Length(max=900)])
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.audit import record
 from app.cases import keys as case_keys
@@ -136,12 +137,22 @@ def set_severity(
     db.flush()
 
 
-def set_labels(db: Session, case: Case, actor: StaffUser, labels: list[str], now: dt.datetime) -> None:
-    """Replace the case's labels (short words for grouping; not content)."""
+def set_labels(
+    db: Session, case: Case, actor: StaffUser, labels: list[str], expected_version: int | None, now: dt.datetime
+) -> None:
+    """Replace the case's labels (short words for grouping; not content), from a page of the current version.
+
+    Labels are rows of their own, so replacing them changed nothing in the
+    case's row and its version stayed put: a colleague's stale page then
+    replaced them silently. The case row is marked changed so that saving
+    bumps the version (and the UPDATE checks it), as every other change does.
+    """
+    check_version(case, expected_version)
     clean = sorted({label.strip() for label in labels if label.strip()})
     if len(clean) > MAX_LABELS or any(not _LABEL.fullmatch(label) for label in clean):
         raise CaseError(_l("labels are up to 20 words of letters, digits, dot or dash"))
     case.labels = [CaseLabel(label=label) for label in clean]
+    flag_modified(case, "severity")  # any column: the UPDATE is what bumps and checks ``version``
     record(db, "case.labels_set", actor_user_id=actor.id, case_id=case.id, now=now)
     db.flush()
 

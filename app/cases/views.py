@@ -24,6 +24,10 @@ from app.cases import feed, ideas, service, workflow
 from app.cases import keys as case_keys
 from app.cases.deadlines import is_due_soon, is_overdue, local_today
 from app.cases.forms import (
+    ENTRY_LABELS,
+    GRANTEE_LABELS,
+    LINK_LABELS,
+    OUTCOME_LABELS,
     AssignForm,
     ButtonForm,
     ExcludeForm,
@@ -36,7 +40,7 @@ from app.cases.forms import (
 )
 from app.cases.queue_views import KIND_LABELS, STATUS_LABELS
 from app.db import get_session, utcnow
-from app.models.cases import Case, CaseKeyGrant, CaseKind, CaseStatus
+from app.models.cases import Case, CaseKeyGrant, CaseKind, CaseOutcome, CaseStatus
 from app.models.staff import Role, StaffUser, Team
 from app.notifications import service as notifications
 from app.reporting import service as reporting
@@ -68,7 +72,14 @@ def _back(case: Case) -> ResponseReturnValue:
 
 
 def case_action(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
-    """Commit the action, or answer "changed meanwhile" / a clear error without saving anything."""
+    """Commit the action, or answer "changed meanwhile" / a clear error without saving anything.
+
+    A refusal is answered with the case page itself (409 or 400), the reason
+    flashed on it: a browser shows a 4xx body and never follows its Location,
+    so a redirect with a 4xx status showed Werkzeug's English "Redirecting..."
+    stub instead of the reason. The page is read again after the rollback, so
+    its forms carry the current version and a repeat of the action can succeed.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
@@ -86,15 +97,15 @@ def case_action(view: Callable[..., ResponseReturnValue]) -> Callable[..., Respo
                 ),
                 "error",
             )
-            return redirect(url_for("staff_cases.case_detail", case_id=kwargs["case_id"])), 409
+            return _case_page(kwargs["case_id"]), 409
         except workflow.MissingField as exc:
             db.rollback()
             flash(_("Fill in: %(field)s.", field=_field_label(exc.field)), "error")
-            return redirect(url_for("staff_cases.case_detail", case_id=kwargs["case_id"])), 400
+            return _case_page(kwargs["case_id"]), 400
         except (workflow.NotAllowed, service.CaseError) as exc:
             db.rollback()
             flash(_("Not possible: %(why)s", why=str(exc)), "error")
-            return redirect(url_for("staff_cases.case_detail", case_id=kwargs["case_id"])), 400
+            return _case_page(kwargs["case_id"]), 400
 
     return wrapper
 
@@ -117,6 +128,16 @@ def case_list() -> ResponseReturnValue:
 @staff_required(*CASE_ROLES)
 def case_detail(case_id: int) -> ResponseReturnValue:
     """One case: status and deadlines, the report, conversation, notes, files, links, access."""
+    return _case_page(case_id)
+
+
+def _case_page(case_id: int) -> str:
+    """The case page, for a GET and as the body of a refused action's 409 or 400.
+
+    Its forms never take the posted data (``formdata=None``): after a refusal
+    they must show the case as it is now, with its current version, not the
+    stale version or another form's field of the same name that was posted.
+    """
     case, case_key = _open(case_id)
     db, settings = get_session(), get_settings()
     now = utcnow()
@@ -124,16 +145,16 @@ def case_detail(case_id: int) -> ResponseReturnValue:
     record(db, "case.viewed", actor_user_id=current_user.id, case_id=case.id, now=now)
     db.commit()
     moves = workflow.allowed_from(case.status, current_user.role_set, case.kind)
-    transition_form = TransitionForm(version=str(case.version))
+    transition_form = TransitionForm(formdata=None, version=str(case.version))
     transition_form.target.choices = [
         SelectChoice(m.target.value, str(STATUS_LABELS.get(m.target, m.target.value))) for m in moves
     ]
-    assign = AssignForm()
+    assign = AssignForm(formdata=None)
     teams = db.scalars(select(Team).order_by(Team.name)).all()
     users = db.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.username)).all()
     assign.team_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(t.id), t.name) for t in teams]
     assign.user_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(u.id), u.display_name) for u in users]
-    exclude = ExcludeForm()
+    exclude = ExcludeForm(formdata=None)
     exclude.user_id.choices = [SelectChoice(str(u.id), u.display_name) for u in users]
     return render_template(
         "staff/cases/detail.html",
@@ -144,18 +165,24 @@ def case_detail(case_id: int) -> ResponseReturnValue:
         feed_records=feed.records(case, case_key),
         status_label=str(STATUS_LABELS.get(CaseStatus(case.status), case.status)),
         kind_label=str(KIND_LABELS.get(CaseKind(case.kind), case.kind)),
+        outcome_label=str(OUTCOME_LABELS.get(CaseOutcome(case.outcome), case.outcome)) if case.outcome else None,
+        link_labels=LINK_LABELS,
+        grantee_labels=GRANTEE_LABELS,
+        entry_labels=ENTRY_LABELS,
         links=service.links_of(db, case, set(case_keys.cases_visible_to(db, current_user))),
         grants=service.grants_view(db, case),
         moves=moves,
         transition_form=transition_form,
-        reply_form=ReplyForm(),
-        note_form=NoteForm(),
-        severity_form=SeverityForm(version=str(case.version), severity=case.severity),
-        labels_form=LabelsForm(labels=", ".join(label.label for label in case.labels)),
-        link_form=LinkForm(),
+        reply_form=ReplyForm(formdata=None),
+        note_form=NoteForm(formdata=None),
+        severity_form=SeverityForm(formdata=None, version=str(case.version), severity=case.severity),
+        labels_form=LabelsForm(
+            formdata=None, version=str(case.version), labels=", ".join(label.label for label in case.labels)
+        ),
+        link_form=LinkForm(formdata=None),
         assign_form=assign,
         exclude_form=exclude,
-        button=ButtonForm(),
+        button=ButtonForm(formdata=None),
         overdue=is_overdue(case.next_due_on, today),
         due_soon=is_due_soon(case.next_due_on, today, settings.due_soon_days),
         can_route=current_user.has_role(*ROUTING_ROLES),
@@ -191,7 +218,9 @@ def transition(case_id: int) -> ResponseReturnValue:
         reasons=form.reasons.data or "",
         reporter_informed_on=form.reporter_informed_on.data,
     )
-    flash(_("The case is now: %(status)s.", status=case.status), "info")
+    flash(
+        _("The case is now: %(status)s.", status=str(STATUS_LABELS.get(CaseStatus(case.status), case.status))), "info"
+    )
     return _back(case)
 
 
@@ -255,7 +284,14 @@ def labels(case_id: int) -> ResponseReturnValue:
     form = LabelsForm()
     if not form.validate_on_submit():
         abort(400)
-    service.set_labels(get_session(), case, current_user, (form.labels.data or "").split(","), utcnow())
+    service.set_labels(
+        get_session(),
+        case,
+        current_user,
+        (form.labels.data or "").split(","),
+        form_version(form.version.data),
+        utcnow(),
+    )
     return _back(case)
 
 

@@ -201,10 +201,86 @@ def test_a_stale_concurrent_update_is_rejected_with_a_clear_message(app, staff, 
         f"/staff/cases/{case_id}/transition",
         data={"csrf_token": csrf_token(html), "version": old_version, "target": "acknowledged"},
     )
-    assert r.status_code == 409
-    follow = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
-    assert "changed by someone else meanwhile" in follow or "다른" in follow
+    # The 409 is the case page itself (a browser shows a 4xx body and never follows its Location),
+    # saying why, with the current version in its forms so that repeating the move works.
+    assert r.status_code == 409 and "Location" not in r.headers
+    body = r.get_data(as_text=True)
+    assert "changed by someone else meanwhile" in body and "Redirecting" not in body
     assert _case(app).status == "received"
+    fresh = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', body)
+    assert (fresh.group(1) or fresh.group(2)) == str(_case(app).version) != old_version
+    assert _act(staff, client, case_id, "transition", target="acknowledged").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("en", "This case was changed by someone else meanwhile, so your change was not saved."),
+        ("ko", "그사이 다른 사람이 이 사건을 변경하여 변경 내용이 저장되지 않았습니다."),
+    ],
+    ids=["en", "ko"],
+)
+def test_a_stale_update_answers_409_with_the_case_page_saying_so_in_the_pages_language(
+    app, staff, client, reporter, tf, lang, message
+):
+    """What a browser renders for the 409 is the case page with the message, in the page's language."""
+    from tests.unit.web.helpers import choose_language
+
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    choose_language(client, lang, f"/staff/cases/{case_id}")
+    html = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert _act(staff, client, case_id, "severity", severity="2").status_code == 302
+    old = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', html)
+    r = client.post(
+        f"/staff/cases/{case_id}/severity",
+        data={"csrf_token": csrf_token(html), "version": old.group(1) or old.group(2), "severity": "5"},
+    )
+    body = r.get_data(as_text=True)
+    assert r.status_code == 409 and r.mimetype == "text/html"
+    assert f'<html lang="{lang}"' in body and message in body
+    assert _case(app).severity == 2
+    # The message was shown once, with the 409: it is not flashed again on the next page.
+    assert message not in client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+
+
+def test_a_stale_labels_form_changes_nothing_and_says_the_case_changed_meanwhile(app, staff, client, reporter, tf):
+    """Labels carry the optimistic lock too: a page shown before a colleague's labels cannot replace them."""
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    stale = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    form = re.search(rf'action="/staff/cases/{case_id}/labels".*?</form>', stale, re.S).group(0)
+    old = re.search(r'name="version" type="hidden" value="(\d+)"|name="version" value="(\d+)"', form)
+    assert old, "the labels form carries the version it was shown with"
+    assert _act(staff, client, case_id, "labels", labels="bribery, permits").status_code == 302
+    r = client.post(
+        f"/staff/cases/{case_id}/labels",
+        data={"csrf_token": csrf_token(stale), "version": old.group(1) or old.group(2), "labels": "urgent"},
+    )
+    assert r.status_code == 409 and "changed by someone else meanwhile" in r.get_data(as_text=True)
+    with app.app_context():
+        assert [label.label for label in get_session().get(Case, case_id).labels] == ["bribery", "permits"]
+    # A labels form without a version (an old page) is stale too.
+    r = client.post(f"/staff/cases/{case_id}/labels", data={"csrf_token": csrf_token(stale), "labels": "urgent"})
+    assert r.status_code == 409
+
+
+def test_saving_labels_makes_other_pages_of_the_case_stale(app, staff, client, reporter, tf):
+    """Saving labels bumps the case's version, so a colleague's severity from an older page collides."""
+    reporter.submit_ok()
+    case_id = _case(app).id
+    _as(staff, client, tf["intake"])
+    stale = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    before = _case(app).version
+    assert _act(staff, client, case_id, "labels", labels="bribery").status_code == 302
+    assert _case(app).version == before + 1
+    r = client.post(
+        f"/staff/cases/{case_id}/severity",
+        data={"csrf_token": csrf_token(stale), "version": str(before), "severity": "4"},
+    )
+    assert r.status_code == 409 and _case(app).severity == 0
 
 
 def test_the_database_refuses_an_update_based_on_a_stale_row(app, tf, reporter):
@@ -247,8 +323,17 @@ def test_links_are_shown_from_both_sides(app, staff, client, reporter, tf):
     assert (
         _act(staff, client, second.id, "links", relation="duplicate_of", other_ref=first.public_ref).status_code == 302
     )
-    assert "duplicate_of" in client.get(f"/staff/cases/{second.id}").get_data(as_text=True)
-    assert "has_duplicate" in client.get(f"/staff/cases/{first.id}").get_data(as_text=True)
+    assert "<li>is a duplicate of <a" in client.get(f"/staff/cases/{second.id}").get_data(as_text=True)
+    assert "<li>has a duplicate <a" in client.get(f"/staff/cases/{first.id}").get_data(as_text=True)
+
+
+def test_every_relation_has_a_label_from_both_sides():
+    """A link is read as its relation from one case and as the inverse from the other: each has words."""
+    from app.cases.forms import LINK_LABELS
+    from app.cases.service import _INVERSE
+    from app.models.cases import LinkRelation
+
+    assert {r.value for r in LinkRelation} | set(_INVERSE.values()) == set(LINK_LABELS)
 
 
 def test_revoking_a_grant_destroys_the_sealed_key_and_the_team_loses_access(app, staff, client, reporter, tf):
@@ -424,7 +509,52 @@ def test_a_refused_change_is_explained_in_korean_on_the_korean_page(app, staff, 
     _as(staff, client, tf["intake"])
     choose_language(client, "ko", f"/staff/cases/{case.id}")
     r = _act(staff, client, case.id, "links", relation="related", other_ref=case.public_ref)
-    assert r.status_code == 400  # refused, back to the case page with the reason flashed
-    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert r.status_code == 400  # refused: the case page itself, with the reason
+    page = r.get_data(as_text=True)
     assert "처리할 수 없습니다: 사건을 자기 자신과 연결할 수 없습니다" in page
     assert "cannot be linked to itself" not in page
+
+
+def test_the_korean_case_page_shows_labels_not_workflow_codes(app, staff, client, reporter, tf):
+    """Status in the flash, outcome, link relations (both sides), grantee and entry kinds are all words."""
+    from tests.unit.web.helpers import choose_language
+
+    reporter.submit_ok()
+    reporter.submit_ok()
+    with app.app_context():
+        first, second = get_session().query(Case).order_by(Case.id).all()
+        a_id, b_id, a_ref = first.id, second.id, first.public_ref
+    _as(staff, client, tf["intake"])
+    choose_language(client, "ko", f"/staff/cases/{a_id}")
+    assert _act(staff, client, a_id, "transition", target="acknowledged").status_code == 302
+    page = client.get(f"/staff/cases/{a_id}").get_data(as_text=True)
+    assert "사건 상태가 변경되었습니다: 접수 확인." in page
+    assert _act(staff, client, a_id, "messages", body="Please tell us more.").status_code == 302
+    assert _act(staff, client, a_id, "messages", body="When was it?", question="y").status_code == 302
+    assert _act(staff, client, a_id, "notes", body="Checked the permits desk.").status_code == 302
+    assert _act(staff, client, a_id, "assign", user_id=str(tf["investigator"].id)).status_code == 302
+    assert _act(staff, client, b_id, "transition", target="acknowledged").status_code == 302
+    assert _act(staff, client, b_id, "transition", target="triage").status_code == 302
+    assert _act(staff, client, b_id, "links", relation="duplicate_of", other_ref=a_ref).status_code == 302
+    with app.app_context():
+        db = get_session()
+        db.get(Case, a_id).outcome = "referred_prosecution"
+        db.commit()
+
+    page_a = client.get(f"/staff/cases/{a_id}").get_data(as_text=True)
+    page_b = client.get(f"/staff/cases/{b_id}").get_data(as_text=True)
+    assert "· 검찰 이첩</small>" in page_a  # the outcome, in the heading
+    assert "다음 사건이 이 사건의 중복" in page_a and "다음 사건과 중복" in page_b
+    for label in ("<li>담당 팀: ", "<li>담당자: ", "<li>복구 키", "<li>신고자"):
+        assert label in page_a, label
+    for label in ("신고자에게 보낸 메시지", "신고자에게 한 질문", "내부 메모", "처리 상태 변경"):
+        assert f"<h3>{label} " in page_a, label
+    codes = re.compile(
+        r"\b(acknowledged|referred_prosecution|duplicate_of|has_duplicate|team|user|reporter|recovery"
+        r"|message_out|question|note|status_change)\b"
+    )
+    for page in (page_a, page_b):
+        # Visible text only (tags and their attributes carry codes legitimately), less the bodies
+        # of notes and messages: free text, and a status change's text is the service's (not a label).
+        visible = re.sub(r'<p class="message-body">.*?</p>|<[^>]+>', " ", page, flags=re.S)
+        assert not codes.findall(visible), codes.findall(visible)
