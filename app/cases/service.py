@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -378,8 +379,12 @@ def grants_view(db: Session, case: Case) -> list[tuple[CaseKeyGrant, str]]:
     return out
 
 
-def read_notes(case: Case, case_key: bytes) -> list[tuple[CaseEntry, str]]:
-    """Internal notes and status changes, decrypted, for staff only."""
+def read_notes(case: Case, case_key: bytes, label: Callable[[str], str] = str) -> list[tuple[CaseEntry, str]]:
+    """Internal notes and status changes, decrypted, for staff only.
+
+    ``label`` names a status or outcome code in the reader's language (the
+    view passes its translated labels; the codes are what is stored).
+    """
     cipher = case_cipher(case, case_key)
     out = []
     for entry in sorted(case.entries, key=lambda e: e.id):
@@ -388,8 +393,8 @@ def read_notes(case: Case, case_key: bytes) -> list[tuple[CaseEntry, str]]:
             if entry.kind == EntryKind.STATUS_CHANGE.value:
                 change = json.loads(text)
                 text = (
-                    f"{change['from']} → {change['to']}"
-                    + (f" ({change['outcome']})" if change.get("outcome") else "")
+                    f"{label(change['from'])} → {label(change['to'])}"
+                    + (f" ({label(change['outcome'])})" if change.get("outcome") else "")
                     + (f": {change['reasons']}" if change.get("reasons") else "")
                 )
             out.append((entry, text))

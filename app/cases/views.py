@@ -131,6 +131,12 @@ def case_detail(case_id: int) -> ResponseReturnValue:
     return _case_page(case_id)
 
 
+def _code_label(code: str) -> str:
+    """A stored status or outcome code in the page's language (the code itself if it has no label)."""
+    labels = {str(k): v for k, v in (*STATUS_LABELS.items(), *OUTCOME_LABELS.items())}
+    return str(labels.get(code, code))
+
+
 def _case_page(case_id: int) -> str:
     """The case page, for a GET and as the body of a refused action's 409 or 400.
 
@@ -160,7 +166,7 @@ def _case_page(case_id: int) -> str:
         "staff/cases/detail.html",
         case=case,
         inbox=reporting.read_inbox(case, case_key),
-        notes=service.read_notes(case, case_key),
+        notes=service.read_notes(case, case_key, _code_label),
         proposals=ideas.proposals(case, case_key),
         feed_records=feed.records(case, case_key),
         status_label=str(STATUS_LABELS.get(CaseStatus(case.status), case.status)),

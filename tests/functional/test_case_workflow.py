@@ -544,6 +544,8 @@ def test_the_korean_case_page_shows_labels_not_workflow_codes(app, staff, client
     page_a = client.get(f"/staff/cases/{a_id}").get_data(as_text=True)
     page_b = client.get(f"/staff/cases/{b_id}").get_data(as_text=True)
     assert "· 검찰 이첩</small>" in page_a  # the outcome, in the heading
+    # The status change among the notes, in words too.
+    assert "received → acknowledged" not in page_a and "→ 접수 확인" in page_a
     assert "다음 사건이 이 사건의 중복" in page_a and "다음 사건과 중복" in page_b
     for label in ("<li>담당 팀: ", "<li>담당자: ", "<li>복구 키", "<li>신고자"):
         assert label in page_a, label
