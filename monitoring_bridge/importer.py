@@ -430,7 +430,9 @@ class _Run:
         result = self.adapter.apply(self.ctx, rec, existing)
         self.summary.linked += result.linked
         payload = self.payloads.encrypt(rec.external_id, normalised)
-        row = existing or BridgeRecord(source_id=self.source.id, external_id=rec.external_id)
+        # A new record is dated by the run's clock, as the bulk path dates its rows: training
+        # judges a period by the enrolments received in it.
+        row = existing or BridgeRecord(source_id=self.source.id, external_id=rec.external_id, received_at=self.ctx.now)
         row.import_id = job.id if job is not None else None
         row.case_id = result.case_id
         row.scenario = result.scenario

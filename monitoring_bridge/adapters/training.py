@@ -14,8 +14,11 @@ not record by record: halfway through a file a department's rate says only
 how far the file has got. A department whose completion of mandatory training
 is below ``Settings.training_target_bp`` once it has at least
 :data:`MIN_RECORDS_TO_JUDGE` mandatory enrolments becomes a ``training``
-case, exactly once per department and period (the calendar year in Seoul):
-a later import in the same year updates that case (a new entry with the new
+case, exactly once per department and period (the calendar year in Seoul).
+The period's rate counts the enrolments received in that period (an update
+keeps its first arrival): a year's case judges that year's courses, not every
+course the source has ever sent, so one bad year does not flag every later one.
+A later import in the same year updates that case (a new entry with the new
 rate, only when the rate changed, so re-importing the same file changes
 nothing) while the bridge still holds its key, and never opens a second one.
 """
@@ -30,7 +33,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.audit import record as audit_record
-from app.cases.deadlines import local_today
+from app.cases.deadlines import SEOUL, local_today
 from app.models.audit import ActorKind
 from app.models.bridge import BridgeRecord, SourceKind
 from app.models.cases import Case, CaseEntry, CaseKind, Department, EntryKind
@@ -64,17 +67,20 @@ class CompletionRate:
 def completion_rate(
     ctx: ApplyContext, department: str, *, exclude: str | None = None, extra: tuple[bool, ...] = ()
 ) -> CompletionRate:
-    """Mandatory-training completion of a department over this source's records.
+    """Mandatory-training completion of a department in the current period (as :func:`completion_rates`).
 
     ``exclude`` leaves out one record (by external id) and ``extra`` adds the
     completion flags of records not yet stored: the record being applied is
     written by the importer only after ``apply``.
     """
+    start, end = (_seoul_midnight(day) for day in period_of(ctx))
     completed_col = func.count(BridgeRecord.occurred_at)
     stmt = select(func.count(BridgeRecord.id), completed_col).where(
         BridgeRecord.source_id == ctx.source.id,
         BridgeRecord.department_code == department,
         BridgeRecord.scenario == MANDATORY,
+        BridgeRecord.received_at >= start,
+        BridgeRecord.received_at < end,
     )
     if exclude is not None:
         stmt = stmt.where(BridgeRecord.external_id != exclude)
@@ -123,10 +129,19 @@ class TrainingAdapter:
 
 
 def completion_rates(ctx: ApplyContext) -> list[CompletionRate]:
-    """Mandatory-training completion of every department with records in this source, by code."""
+    """Mandatory-training completion of every department in the current period, by code.
+
+    The enrolments counted are those this source sent during the period (see :func:`period_of`).
+    """
+    start, end = (_seoul_midnight(day) for day in period_of(ctx))
     rows = ctx.db.execute(
         select(BridgeRecord.department_code, func.count(BridgeRecord.id), func.count(BridgeRecord.occurred_at))
-        .where(BridgeRecord.source_id == ctx.source.id, BridgeRecord.scenario == MANDATORY)
+        .where(
+            BridgeRecord.source_id == ctx.source.id,
+            BridgeRecord.scenario == MANDATORY,
+            BridgeRecord.received_at >= start,
+            BridgeRecord.received_at < end,
+        )
         .group_by(BridgeRecord.department_code)
         .order_by(BridgeRecord.department_code)
     )
@@ -136,6 +151,10 @@ def completion_rates(ctx: ApplyContext) -> list[CompletionRate]:
 def below_target(ctx: ApplyContext, rate: CompletionRate) -> bool:
     """Whether a department is judged (enough enrolments) and below the target share."""
     return rate.total >= MIN_RECORDS_TO_JUDGE and rate.basis_points < ctx.settings.training_target_bp
+
+
+def _seoul_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).astimezone(dt.UTC)
 
 
 def period_of(ctx: ApplyContext) -> tuple[dt.date, dt.date]:

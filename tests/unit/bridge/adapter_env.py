@@ -73,7 +73,7 @@ class AdapterEnv:
     ) -> BridgeRecord:
         """Write the BridgeRecord exactly as the importer does after ``apply``."""
         normalised = json.dumps(rec.data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-        row = existing or BridgeRecord(source_id=ctx.source.id, external_id=rec.external_id)
+        row = existing or BridgeRecord(source_id=ctx.source.id, external_id=rec.external_id, received_at=ctx.now)
         row.case_id = result.case_id
         row.scenario = result.scenario
         row.department_code = result.department_code

@@ -78,10 +78,10 @@ def training_cases(env):
     return list(env.db.scalars(select(Case).where(Case.kind == "training").order_by(Case.id)))
 
 
-def load(env, department: str, completed: int, missing: int, start: int = 0):
+def load(env, department: str, completed: int, missing: int, start: int = 0, now=NOW):
     for i in range(start, start + completed + missing):
-        done = "2026-04-10" if i - start < completed else None
-        env.run(adapter, valid(record_id=f"{department}-{i}", department=department, completed_on=done))
+        done = f"{now.year}-04-10" if i - start < completed else None
+        env.run(adapter, valid(record_id=f"{department}-{i}", department=department, completed_on=done), now=now)
 
 
 def test_records_keep_a_plain_index_without_the_officials_name(env):
@@ -153,8 +153,22 @@ def test_a_closed_training_case_is_not_reopened_in_its_period_but_next_year_gets
     load(env, "WEL-03", completed=0, missing=1, start=50)
     finish(env)
     assert training_cases(env) == [first]  # exactly once per department and period
-    finish(env, now=NOW.replace(year=2027))
+    next_year = NOW.replace(year=2027)
+    load(env, "WEL-03", completed=0, missing=MIN_RECORDS_TO_JUDGE, start=100, now=next_year)
+    finish(env, now=next_year)
     assert len(training_cases(env)) == 2
+
+
+def test_a_period_is_judged_on_the_enrolments_it_received_not_on_earlier_years(env):
+    """A bad year opens its case; a next year with every course completed opens none."""
+    load(env, "FIN-01", completed=2, missing=8)
+    finish(env)
+    assert len(training_cases(env)) == 1
+    next_year = NOW.replace(year=2027)
+    load(env, "FIN-01", completed=10, missing=0, start=100, now=next_year)
+    finish(env, now=next_year)
+    assert len(training_cases(env)) == 1
+    assert completion_rate(env.ctx(adapter, next_year), "FIN-01").basis_points == 10000
 
 
 def test_a_case_staff_took_over_is_left_alone(env):
