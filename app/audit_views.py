@@ -12,7 +12,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app import audit
 from app.authz import staff_required
-from app.cases.deadlines import SEOUL
+from app.cases.deadlines import SEOUL, day_start
 from app.db import get_session
 from app.models.audit import ActorKind, AuditEvent
 from app.models.staff import Role
@@ -48,11 +48,6 @@ class AuditFilterForm(FlaskForm):
     date_to = DateField(_l("To (date, inclusive)"), validators=[Optional(), _in_calendar])
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    """Midnight in Seoul (the office's days), as UTC."""
-    return dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).astimezone(dt.UTC)
-
-
 def _int_arg(name: str) -> int | None:
     return small_int(request.args.get(name, ""))
 
@@ -75,8 +70,8 @@ def event_list() -> tuple[str, int]:
             action=form.action.data or None,
             actor_user_id=form.actor.data,
             case_id=form.case.data,
-            since=_day_start(form.date_from.data) if form.date_from.data else None,
-            until=_day_start(form.date_to.data + dt.timedelta(days=1)) if form.date_to.data else None,
+            since=day_start(form.date_from.data) if form.date_from.data else None,
+            until=day_start(form.date_to.data + dt.timedelta(days=1)) if form.date_to.data else None,
         )
     page = audit.find_events(db, flt, before=_int_arg("before"), after=_int_arg("after"), limit=PAGE_SIZE)
     public = signing_key_from_private(get_secrets().audit_signing_key).public

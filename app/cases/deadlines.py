@@ -21,6 +21,11 @@ def local_today(now: dt.datetime) -> dt.date:
     return now.astimezone(SEOUL).date()
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """The instant a Seoul day begins, in UTC: the inverse of :func:`local_today`, for filtering timestamps by day."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).astimezone(dt.UTC)
+
+
 def ack_due_on(received_on: dt.date, days: int = ACK_DAYS) -> dt.date:
     """Acknowledgement is due ``days`` calendar days after receipt."""
     return received_on + dt.timedelta(days=days)

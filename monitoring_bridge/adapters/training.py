@@ -30,10 +30,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from app.audit import record as audit_record
-from app.cases.deadlines import SEOUL, local_today
+from app.cases.deadlines import day_start, local_today
 from app.models.audit import ActorKind
 from app.models.bridge import BridgeRecord, SourceKind
 from app.models.cases import Case, CaseEntry, CaseKind, Department, EntryKind
@@ -73,14 +73,9 @@ def completion_rate(
     completion flags of records not yet stored: the record being applied is
     written by the importer only after ``apply``.
     """
-    start, end = (_seoul_midnight(day) for day in period_of(ctx))
     completed_col = func.count(BridgeRecord.occurred_at)
     stmt = select(func.count(BridgeRecord.id), completed_col).where(
-        BridgeRecord.source_id == ctx.source.id,
-        BridgeRecord.department_code == department,
-        BridgeRecord.scenario == MANDATORY,
-        BridgeRecord.received_at >= start,
-        BridgeRecord.received_at < end,
+        *_mandatory_in_period(ctx), BridgeRecord.department_code == department
     )
     if exclude is not None:
         stmt = stmt.where(BridgeRecord.external_id != exclude)
@@ -133,15 +128,9 @@ def completion_rates(ctx: ApplyContext) -> list[CompletionRate]:
 
     The enrolments counted are those this source sent during the period (see :func:`period_of`).
     """
-    start, end = (_seoul_midnight(day) for day in period_of(ctx))
     rows = ctx.db.execute(
         select(BridgeRecord.department_code, func.count(BridgeRecord.id), func.count(BridgeRecord.occurred_at))
-        .where(
-            BridgeRecord.source_id == ctx.source.id,
-            BridgeRecord.scenario == MANDATORY,
-            BridgeRecord.received_at >= start,
-            BridgeRecord.received_at < end,
-        )
+        .where(*_mandatory_in_period(ctx))
         .group_by(BridgeRecord.department_code)
         .order_by(BridgeRecord.department_code)
     )
@@ -153,8 +142,15 @@ def below_target(ctx: ApplyContext, rate: CompletionRate) -> bool:
     return rate.total >= MIN_RECORDS_TO_JUDGE and rate.basis_points < ctx.settings.training_target_bp
 
 
-def _seoul_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).astimezone(dt.UTC)
+def _mandatory_in_period(ctx: ApplyContext) -> list[ColumnElement[bool]]:
+    """This source's mandatory enrolments received during the current period: what a rate counts."""
+    start, end = (day_start(day) for day in period_of(ctx))
+    return [
+        BridgeRecord.source_id == ctx.source.id,
+        BridgeRecord.scenario == MANDATORY,
+        BridgeRecord.received_at >= start,
+        BridgeRecord.received_at < end,
+    ]
 
 
 def period_of(ctx: ApplyContext) -> tuple[dt.date, dt.date]:
