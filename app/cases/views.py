@@ -40,7 +40,7 @@ from app.cases.forms import (
 )
 from app.cases.queue_views import KIND_LABELS, STATUS_LABELS
 from app.db import get_session, utcnow
-from app.models.cases import Case, CaseKeyGrant, CaseKind, CaseOutcome, CaseStatus
+from app.models.cases import Case, CaseKeyGrant, CaseKind
 from app.models.staff import Role, StaffUser, Team
 from app.notifications import service as notifications
 from app.reporting import service as reporting
@@ -131,10 +131,13 @@ def case_detail(case_id: int) -> ResponseReturnValue:
     return _case_page(case_id)
 
 
+# Status and outcome labels by their stored codes (lazy strings: translated when shown).
+_CODE_LABELS = {str(code): label for code, label in (*STATUS_LABELS.items(), *OUTCOME_LABELS.items())}
+
+
 def _code_label(code: str) -> str:
     """A stored status or outcome code in the page's language (the code itself if it has no label)."""
-    labels = {str(k): v for k, v in (*STATUS_LABELS.items(), *OUTCOME_LABELS.items())}
-    return str(labels.get(code, code))
+    return str(_CODE_LABELS.get(code, code))
 
 
 def _case_page(case_id: int) -> str:
@@ -169,9 +172,9 @@ def _case_page(case_id: int) -> str:
         notes=service.read_notes(case, case_key, _code_label),
         proposals=ideas.proposals(case, case_key),
         feed_records=feed.records(case, case_key),
-        status_label=str(STATUS_LABELS.get(CaseStatus(case.status), case.status)),
+        status_label=_code_label(case.status),
         kind_label=str(KIND_LABELS.get(CaseKind(case.kind), case.kind)),
-        outcome_label=str(OUTCOME_LABELS.get(CaseOutcome(case.outcome), case.outcome)) if case.outcome else None,
+        outcome_label=_code_label(case.outcome) if case.outcome else None,
         link_labels=LINK_LABELS,
         grantee_labels=GRANTEE_LABELS,
         entry_labels=ENTRY_LABELS,
@@ -224,9 +227,7 @@ def transition(case_id: int) -> ResponseReturnValue:
         reasons=form.reasons.data or "",
         reporter_informed_on=form.reporter_informed_on.data,
     )
-    flash(
-        _("The case is now: %(status)s.", status=str(STATUS_LABELS.get(CaseStatus(case.status), case.status))), "info"
-    )
+    flash(_("The case is now: %(status)s.", status=_code_label(case.status)), "info")
     return _back(case)
 
 
