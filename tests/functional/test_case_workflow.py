@@ -364,52 +364,15 @@ def test_the_last_staff_grant_cannot_be_revoked(app, staff, client, reporter, tf
     assert _act(staff, client, case_id, f"grants/{grant.id}/revoke").status_code == 400
 
 
-def test_sealing_to_chosen_members_leaves_the_rest_of_the_team_out(app, staff, client, reporter, tf):
+def _assign_to_investigation_and_seal_to_the_investigator_only(app, tf) -> int:
+    """Intake assigns the one report to the investigation team, then seals it to the investigator alone."""
     from app.cases import keys as case_keys
     from app.cases import service
     from app.models.staff import StaffUser, Team
-    from app.staff import keyring
     from crypto import passwords
 
     from .conftest import PASSWORD
 
-    reporter.submit_ok()
-    with app.app_context():
-        db = get_session()
-        case = db.query(Case).one()
-        intake_user = db.get(StaffUser, tf["intake"].id)
-        case_key = case_keys.open_as_staff(
-            db, case, intake_user, passwords.unwrap(PASSWORD, intake_user.wrapped_private_key_ct)
-        )
-        team = db.get(Team, tf["investigation_team"])
-        service.assign_team(db, case, case_key, team, intake_user, dt.datetime.now(dt.UTC))
-        service.restrict_to_members(
-            db, case, case_key, team, [db.get(StaffUser, tf["investigator"].id)], intake_user, dt.datetime.now(dt.UTC)
-        )
-        db.commit()
-        case_id = case.id
-        assert keyring  # the team grant is gone; only the chosen member holds one
-    _as(staff, client, tf["investigator"])
-    assert client.get(f"/staff/cases/{case_id}").status_code == 200
-    _as(staff, client, tf["conflicted"])
-    assert client.get(f"/staff/cases/{case_id}").status_code == 404
-
-
-def test_a_case_sealed_to_chosen_members_is_still_its_teams_for_reminders_and_dashboards(
-    app, staff, client, reporter, tf
-):
-    """Stand-in grants (``via_team_id``) keep the case the team's: deadline and purge reminders, team dashboard."""
-    from sqlalchemy import select
-
-    from app.cases import keys as case_keys
-    from app.cases import retention, service
-    from app.dashboards.service import Scope
-    from app.models.staff import StaffUser, Team
-    from crypto import passwords
-
-    from .conftest import PASSWORD
-
-    reporter.submit_ok()
     with app.app_context():
         db = get_session()
         case = db.query(Case).one()
@@ -423,10 +386,37 @@ def test_a_case_sealed_to_chosen_members_is_still_its_teams_for_reminders_and_da
         service.restrict_to_members(
             db, case, case_key, team, [db.get(StaffUser, tf["investigator"].id)], intake_user, now
         )
+        db.commit()
+        return case.id
+
+
+def test_sealing_to_chosen_members_leaves_the_rest_of_the_team_out(app, staff, client, reporter, tf):
+    reporter.submit_ok()
+    case_id = _assign_to_investigation_and_seal_to_the_investigator_only(app, tf)
+    _as(staff, client, tf["investigator"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 200
+    _as(staff, client, tf["conflicted"])
+    assert client.get(f"/staff/cases/{case_id}").status_code == 404
+
+
+def test_a_case_sealed_to_chosen_members_is_still_its_teams_for_reminders_and_dashboards(
+    app, staff, client, reporter, tf
+):
+    """Stand-in grants (``via_team_id``) keep the case the team's: deadline and purge reminders, team dashboard."""
+    from sqlalchemy import select
+
+    from app.cases import retention
+    from app.dashboards.service import Scope
+
+    reporter.submit_ok()
+    case_id = _assign_to_investigation_and_seal_to_the_investigator_only(app, tf)
+    with app.app_context():
+        db = get_session()
+        case = db.get(Case, case_id)
         case.next_due_on = dt.date(2026, 12, 1)
         db.commit()
         assert retention.teams_of(db, case) == ["intake", "investigation"]
-        scope = Scope(viewer_id=tf["investigator"].id, team_ids=(team.id,))
+        scope = Scope(viewer_id=tf["investigator"].id, team_ids=(tf["investigation_team"],))
         assert list(db.scalars(select(Case.id).where(*scope.cases(Case.id)))) == [case.id]
         ref = case.public_ref
     out = app.test_cli_runner().invoke(args=["deadlines", "remind", "--today", "2026-12-02"]).output
