@@ -17,13 +17,18 @@ than once per row. Tests plant markup in every free-text column
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from markupsafe import Markup
 from wtforms import SelectField
 
-from app.cases.queues import QueueRow
+from app.cases.queues import Page, QueueRow
+from app.web.i18n import gettext, ngettext
+
+# The five characters autoescape replaces: text without any of them is its own HTML.
+_SPECIAL = re.compile("[&<>\"']")
 
 
 def _escaped(value: object) -> str:
@@ -32,13 +37,15 @@ def _escaped(value: object) -> str:
     ``Markup`` is kept as it is (as Jinja keeps it); everything else,
     translated labels included, goes through ``html.escape`` with quotes,
     which escapes the same five characters as ``markupsafe.escape`` at less
-    than half its cost (it builds no ``Markup`` object).
+    than half its cost (it builds no ``Markup`` object). Text with none of
+    the five (references, URLs, most names) is returned after one search.
     """
     if value is None:
         return ""
     if isinstance(value, Markup):
         return str(value)
-    return html.escape(str(value), quote=True)
+    text = str(value)
+    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
 
 
 class RowLabels(NamedTuple):
@@ -79,44 +86,49 @@ class RowLabels(NamedTuple):
         )
 
 
-def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_url: Callable[[int], str], korean: bool) -> Markup:
+def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_href: tuple[str, str], korean: bool) -> Markup:
     """The ``<tr>`` of each row: reference linking to the case, labels, dates, deadline flags in words.
 
-    Flags are words as well as a class, so they do not depend on colour
-    (WCAG 1.4.1); the department is named in the page's language.
+    ``case_href`` is a case's URL as the text before and after its id
+    (:func:`app.web.urls.url_parts`). Flags are words as well as a class, so
+    they do not depend on colour (WCAG 1.4.1); the department is named in the
+    page's language.
     """
+    href_head, href_tail = _escaped(case_href[0]), _escaped(case_href[1])
     overdue = f' <strong class="flag flag--overdue">{labels.overdue}</strong>'
     due_soon = f' <strong class="flag flag--due-soon">{labels.due_soon}</strong>'
     waiting_flag = f' <span class="flag flag--waiting">{labels.waiting}</span>'
-    departments: dict[str | None, str] = {}  # a page has a few departments, many times over
+    # A page has a few departments and categories, many times over: each is escaped once.
+    departments: dict[str | None, str] = {}
+    categories: dict[str | None, str] = {None: ""}
+    categories.update(labels.categories)
+    kinds, statuses, escaped = labels.kinds, labels.statuses, _escaped
     parts = []
-    for r in rows:
-        if r.overdue:
+    # Unpacked by position (QueueRow's field order): cheaper than an attribute per cell.
+    for cid, ref, kind, status, severity, category, dep_ko, dep_en, received, due, waiting, late, soon in rows:
+        if late:
             row_class, flag = ' class="row--overdue"', overdue
-        elif r.due_soon:
+        elif soon:
             row_class, flag = ' class="row--due-soon"', due_soon
         else:
             row_class, flag = "", ""
-        department_name = r.department_ko if korean else r.department_en
+        department_name = dep_ko if korean else dep_en
         department = departments.get(department_name)
         if department is None:
-            department = departments[department_name] = _escaped(department_name)
-        waiting = waiting_flag if r.waiting_on_reporter else ""
-        kind = labels.kinds.get(r.kind) or _escaped(r.kind)
-        status = labels.statuses.get(r.status) or _escaped(r.status)
-        category = labels.categories.get(r.category or "") or _escaped(r.category)
-        severity = int(r.severity) if r.severity else labels.untriaged
-        due = r.next_due_on.isoformat() if r.next_due_on else ""
+            department = departments[department_name] = escaped(department_name)
+        category_label = categories.get(category)
+        if category_label is None:
+            category_label = categories[category] = escaped(category)
         parts.append(
             f"<tr{row_class}>\n"
-            f'      <th scope="row"><a href="{_escaped(case_url(r.id))}">{_escaped(r.public_ref)}</a></th>\n'
-            f"      <td>{kind}</td>\n"
-            f"      <td>{status}{waiting}</td>\n"
-            f"      <td>{severity}</td>\n"
-            f"      <td>{category}</td>\n"
+            f'      <th scope="row"><a href="{href_head}{cid:d}{href_tail}">{escaped(ref)}</a></th>\n'
+            f"      <td>{kinds.get(kind) or escaped(kind)}</td>\n"
+            f"      <td>{statuses.get(status) or escaped(status)}{waiting_flag if waiting else ''}</td>\n"
+            f"      <td>{int(severity) if severity else labels.untriaged}</td>\n"
+            f"      <td>{category_label}</td>\n"
             f"      <td>{department}</td>\n"
-            f"      <td>{r.received_on.isoformat()}</td>\n"
-            f"      <td>{due}{flag}</td>\n"
+            f"      <td>{received.isoformat()}</td>\n"
+            f"      <td>{due.isoformat() if due else ''}{flag}</td>\n"
             "    </tr>"
         )
     return Markup("\n    ".join(parts))  # noqa: S704 (every value above is escaped or built from an int or a date)
@@ -136,4 +148,46 @@ def select_html(field: SelectField) -> Markup:
         f'  <select id="{_escaped(field.id)}" name="{_escaped(field.name)}">{options}\n'
         "  </select>\n"
         "</div>"
+    )
+
+
+def count_html(page: Page) -> Markup:
+    """The line above the table: the total when this is the last page, and which cases are shown."""
+    parts = []
+    if page.total is not None:
+        parts.append(ngettext("%(num)d case", "%(num)d cases", page.total))
+    if page.rows:
+        parts.append(gettext("Cases %(first)d to %(last)d", first=page.first, last=page.last))
+    return Markup(_escaped(" · ".join(parts)))  # noqa: S704 (escaped)
+
+
+def tbody_html(page: Page, rows: Markup, first_page_url: str) -> Markup:
+    """The table's body: the rows, or why there are none (past the end, with a way back; or an empty queue)."""
+    if page.rows:
+        return rows
+    if page.past_end:
+        return Markup(  # noqa: S704 (translations and URL escaped)
+            f'<tr><td colspan="8">{_escaped(gettext("This page is past the end of the queue."))}'
+            f' <a href="{_escaped(first_page_url)}">{_escaped(gettext("First page"))}</a></td></tr>'
+        )
+    return Markup(f'<tr><td colspan="8">{_escaped(gettext("No cases in this queue."))}</td></tr>')  # noqa: S704
+
+
+def pagination_html(page: Page, link: Callable[..., str], params: Mapping[str, str]) -> Markup:
+    """Links to the first, previous and next pages around the current page's number (nothing on a lone page)."""
+    if not (page.page > 1 or page.has_next):
+        return Markup("")
+    items = []
+    if page.page > 2:
+        items.append(f'<a href="{_escaped(link(params, page=None))}">{_escaped(gettext("First page"))}</a>')
+    if page.page > 1 and not page.past_end:
+        previous = _escaped(link(params, page=page.page - 1))
+        items.append(f'<a href="{previous}" rel="prev">{_escaped(gettext("Previous page"))}</a>')
+    items.append(f'<span aria-current="page">{_escaped(gettext("Page %(page)d", page=page.page))}</span>')
+    if page.has_next:
+        following = _escaped(link(params, page=page.page + 1))
+        items.append(f'<a href="{following}" rel="next">{_escaped(gettext("Next page"))}</a>')
+    listed = "".join(f"\n    <li>{item}</li>" for item in items)
+    return Markup(  # noqa: S704 (translations and URLs escaped above)
+        f'<nav class="pagination" aria-label="{_escaped(gettext("Pages"))}">\n  <ul>{listed}\n  </ul>\n</nav>'
     )

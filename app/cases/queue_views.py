@@ -6,13 +6,13 @@ every state of it has a URL an officer can bookmark or send a colleague.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -30,9 +30,11 @@ from app.models.cases import CaseKind, CaseStatus, Department
 from app.models.staff import Role
 from app.reporting.forms import CATEGORY_LABELS
 from app.runtime import get_settings
+from app.web.frames import frames
+from app.web.i18n import current_locale
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as _l
-from app.web.urls import url_pattern
+from app.web.urls import url_parts
 
 bp = Blueprint("queues", __name__, url_prefix="/staff/queues")
 CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
@@ -137,6 +139,9 @@ def _params(form: QueueFilterForm) -> dict[str, str]:
     }
 
 
+_quoted = functools.lru_cache(maxsize=1024)(quote_plus)
+
+
 def queue_linker() -> Callable[..., str]:
     """``link(params, **changes)``: this queue's URL with ``changes`` applied (None drops a parameter).
 
@@ -148,14 +153,21 @@ def queue_linker() -> Callable[..., str]:
 
     def link(params: Mapping[str, str], **changes: object) -> str:
         merged: dict[str, Any] = {**params, **changes}
-        query = urlencode([(k, v) for k, v in merged.items() if v not in (None, "")])
+        # As urlencode writes it, each name and value quoted once per process rather than per link.
+        query = "&".join(f"{_quoted(k)}={_quoted(str(v))}" for k, v in merged.items() if v not in (None, ""))
         return f"{base}?{query}" if query else base
 
     return link
 
 
 def labels() -> dict[str, dict[str, str]]:
-    """The page's labels, translated once per page rather than once per row."""
+    """The page's labels in the current language, translated once per language rather than once per row."""
+    return _labels_in(current_locale())
+
+
+@functools.lru_cache(maxsize=8)
+def _labels_in(locale: str) -> dict[str, dict[str, str]]:
+    # Keyed by the locale it was translated in; the lazy labels translate to the current one.
     return {
         "view_labels": {k.value: str(v) for k, v in VIEW_LABELS.items()},
         "sort_labels": {k.value: str(v) for k, v in SORT_LABELS.items()},
@@ -164,34 +176,56 @@ def labels() -> dict[str, dict[str, str]]:
     }
 
 
-def page_rows_html(page: queues.Page, kinds: Mapping[str, str], statuses: Mapping[str, str]) -> Markup:
-    """The rows of ``page`` as HTML in the current language (see :mod:`app.cases.queue_html` for why not Jinja)."""
-    row_labels = queue_html.RowLabels.of(
-        kinds,
-        statuses,
+@functools.lru_cache(maxsize=8)
+def _row_labels_in(locale: str) -> queue_html.RowLabels:
+    page_labels = _labels_in(locale)
+    return queue_html.RowLabels.of(
+        page_labels["kind_labels"],
+        page_labels["status_labels"],
         waiting=_("waiting on reporter"),
         untriaged=_("not triaged"),
         overdue=_("Overdue"),
         due_soon=_("Due soon"),
         categories={code: str(label) for code, label in CATEGORY_LABELS.items()},
     )
-    case_url = url_pattern("staff_cases.case_detail", "case_id")
-    return queue_html.rows_html(page.rows, row_labels, case_url, korean=str(get_locale()) == "ko")
+
+
+def page_rows_html(page: queues.Page) -> Markup:
+    """The rows of ``page`` as HTML in the current language (see :mod:`app.cases.queue_html` for why not Jinja)."""
+    locale = current_locale()
+    case_href = url_parts("staff_cases.case_detail", "case_id")
+    return queue_html.rows_html(page.rows, _row_labels_in(locale), case_href, korean=locale == "ko")
+
+
+# What the page's frame shows besides the layout: the filters as chosen and the choices offered.
+_FRAME_FIELDS = ("view", "team", "state", "kind", "category", "department", "source", "sort")
+
+
+def _frame_key(form: QueueFilterForm) -> Hashable:
+    offered = tuple(
+        tuple((choice.value, str(choice.label)) for choice in form[name].choices)
+        for name in ("team", "department", "source")
+    )
+    return (tuple(form[name].data for name in _FRAME_FIELDS), offered)
 
 
 def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
-    """The queue page's HTML (the view and ``make bench`` both render through here)."""
-    page_labels = labels()
-    return render_template(
-        "staff/queues/index.html",
-        form=form,
-        page=page,
-        rows_html=page_rows_html(page, page_labels["kind_labels"], page_labels["status_labels"]),
-        select_html=queue_html.select_html,
-        params=_params(form),
-        queue_link=queue_linker(),
-        **page_labels,
-    )
+    """The queue page's HTML (the view and ``make bench`` both render through here).
+
+    The page is a frame (:mod:`app.web.frames`) keyed by the filters and the
+    choices offered; its rows, counts and page links are filled in per request.
+    """
+    params = _params(form)
+    link = queue_linker()
+    holes = {
+        "count_html": queue_html.count_html(page),
+        "tbody_html": queue_html.tbody_html(
+            page, page_rows_html(page), link(params, page=None) if page.past_end else ""
+        ),
+        "pagination_html": queue_html.pagination_html(page, link, params),
+    }
+    context = {"form": form, "select_html": queue_html.select_html, "params": params, "queue_link": link, **labels()}
+    return frames().render("staff/queues/index.html", _frame_key(form), context, holes)
 
 
 @bp.route("/")

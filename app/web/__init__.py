@@ -48,13 +48,13 @@ def _template_context() -> dict[str, Any]:
         "current_locale": str(locale) if locale is not None else get_settings().default_locale,
         "language_names": {code: LANGUAGE_NAMES.get(code, code) for code in get_settings().locales},
         # Where the language switch sends the user back to (checked again on the way in).
-        "language_next": _here(),
+        "language_next": here(),
         # The staff layout shows a logout button only once staff auth is registered.
         "staff_logout_available": STAFF_LOGOUT_ENDPOINT in current_app.view_functions,
     }
 
 
-def _here() -> str:
+def here() -> str:
     """The current page, for the language switch to return to (a GET of it, after the POST)."""
     if not has_request_context():
         return "/"

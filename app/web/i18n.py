@@ -88,17 +88,26 @@ def translations() -> NullTranslations:
     function's time, and a staff page asks a hundred times). Before the
     first choice, Flask-Babel chooses as always.
     """
-    app_context = _cv_app.get(None)
-    state = getattr(app_context.g, "_flask_babel", None) if app_context is not None else None
-    locale = getattr(state, "babel_locale", None)
+    locale = _chosen_locale()
     if locale is None:
-        locale = flask_babel.get_locale()
-        if locale is None:
-            return _NO_CATALOGUE
+        return _NO_CATALOGUE
     found = _CATALOGUES.get(locale)
     if found is None:
         found = _CATALOGUES[locale] = flask_babel.get_translations()
     return found
+
+
+def _chosen_locale() -> Locale | None:
+    app_context = _cv_app.get(None)
+    state = getattr(app_context.g, "_flask_babel", None) if app_context is not None else None
+    locale: Locale | None = getattr(state, "babel_locale", None)
+    return locale if locale is not None else flask_babel.get_locale()
+
+
+def current_locale() -> str:
+    """The current locale's code ("ko", "en"), read as :func:`translations` reads it (the default outside a request)."""
+    locale = _chosen_locale()
+    return str(locale) if locale is not None else get_settings().default_locale
 
 
 def gettext(string: str, **variables: Any) -> str:

@@ -430,6 +430,7 @@ def test_the_queue_statements_carry_their_integers_in_the_sql_so_postgresql_keep
         seen.append((statement, parameters))
 
     engine = world.db.get_bind()
+    queues.REPLAY.clear()  # SQLAlchemy sends what the replay has not seen yet
     event.listen(engine, "before_cursor_execute", capture)
     try:
         query = QueueQuery(view=QueueView.STATE, team_id=team_a.id, page=2, per_page=7)
@@ -437,8 +438,43 @@ def test_the_queue_statements_carry_their_integers_in_the_sql_so_postgresql_keep
         queues.queue_page(world.db, alice, QueueQuery(view=QueueView.STATE, state=CaseStatus.TRIAGE), TODAY, SOON)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    team_ids, page, filtered = seen[0], seen[1], seen[3]
+    # The second page's team-id lookup is a replay of the first's, past SQLAlchemy.
+    team_ids, page, filtered = seen
     assert not team_ids[1] and f"= {alice.id}" in team_ids[0]
     assert not page[1], page[1]
     assert "LIMIT 8 OFFSET 7" in page[0] and f"IN ({team_a.id})" in page[0]
     assert filtered[1] and "triage" not in filtered[0]  # a text filter is still a parameter
+
+
+def test_a_repeated_queue_page_reads_the_database_anew_in_the_sessions_transaction(world, alice, team_a):
+    """The replay keeps the SQL, never the rows: a case added since (not yet committed) shows."""
+    queues.REPLAY.clear()
+    first = world.case(team=team_a, status="triage", received_on=TODAY - dt.timedelta(days=3))
+    query = QueueQuery(view=QueueView.STATE)
+    before = queues.queue_page(world.db, alice, query, TODAY, SOON)
+    replayed = len(queues.REPLAY)
+    second = world.case(team=team_a, status="triage", received_on=TODAY - dt.timedelta(days=2))
+    after = queues.queue_page(world.db, alice, query, TODAY, SOON)
+    assert len(queues.REPLAY) == replayed  # the second page was a replay
+    assert [r.id for r in before.rows] == [first.id]
+    assert sorted(r.id for r in after.rows) == sorted([first.id, second.id])
+
+
+def test_a_replayed_queue_page_gives_the_rows_sqlalchemy_gave(world, alice, team_a):
+    """Same values and types either way: dates as dates, the waiting flag as a bool, the deadline flags."""
+    queues.REPLAY.clear()
+    world.case(team=team_a, status="triage", overdue=True, waiting_on_reporter=True)
+    world.case(team=team_a, status="investigating", due=TODAY + dt.timedelta(days=SOON))
+    world.case(team=team_a, status="closed")
+    query = QueueQuery(view=QueueView.STATE)
+    through_sqlalchemy = queues.queue_page(world.db, alice, query, TODAY, SOON)
+    replayed = queues.queue_page(world.db, alice, query, TODAY, SOON)
+    assert replayed == through_sqlalchemy
+    for row in replayed.rows:
+        assert type(row.received_on) is dt.date and type(row.waiting_on_reporter) is bool
+        assert row.next_due_on is None or type(row.next_due_on) is dt.date
+    assert sorted((r.overdue, r.due_soon, r.waiting_on_reporter) for r in replayed.rows) == [
+        (False, False, False),
+        (False, True, False),
+        (True, False, True),
+    ]

@@ -1,0 +1,155 @@
+"""The queue page is a frame rendered once per officer, language and filters: never another's, never stale.
+
+The frame (app/web/frames.py) keeps the page's HTML around its holes. These
+tests prove what its key must hold: the officer (their name is in the
+header), the language, the filters and the choices offered; and what must be
+fresh on every request: the rows, the counts and page links, the CSRF token,
+the language switch's return address and flashed messages.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.db import get_session
+from app.models import Department
+from app.models.staff import Role, TeamKind
+from app.web.frames import FrameCache, frames
+from tests.functional.test_queues import add_cases
+from tests.unit.web.helpers import choose_language
+
+QUEUE = "/staff/queues/?view=state"
+TOKEN = re.compile(r'(name="csrf_token" value=")[^"]+(")')
+
+
+def frame_count(app) -> int:
+    with app.app_context():
+        return len(frames())
+
+
+def without_tokens(html: str) -> str:
+    return TOKEN.sub(r"\1…\2", html)
+
+
+def test_a_page_from_its_frame_is_byte_for_byte_the_page_rendered_afresh(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    add_cases(staff.app, staff.team("investigation", TeamKind.INVESTIGATION, member), 3)
+    staff.login(member)
+    first = client.get(QUEUE).get_data(as_text=True)
+    framed = client.get(QUEUE).get_data(as_text=True)
+    with staff.app.app_context():
+        frames().clear()
+    afresh = client.get(QUEUE).get_data(as_text=True)
+    assert without_tokens(first) == without_tokens(framed) == without_tokens(afresh)
+    assert "HC-2026-000003" in framed and "\x02" not in framed and "\x03" not in framed
+
+
+def test_each_officer_sees_their_own_name_and_nav_on_the_same_queue(staff, client):
+    first = staff.create("inv1", Role.INVESTIGATOR)
+    second = staff.create("sup1", Role.INVESTIGATOR, Role.SUPERVISOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, first, second)
+    staff.login(first)
+    mine = client.get(QUEUE).get_data(as_text=True)
+    staff.logout()
+    staff.login(second)
+    theirs = client.get(QUEUE).get_data(as_text=True)
+    assert "Signed in as Inv1" in mine and "Sup1" not in mine
+    assert "Signed in as Sup1" in theirs and "Inv1" not in theirs
+    assert "/staff/audit" not in mine and "/staff/audit" in theirs  # the supervisor's nav
+
+
+def test_rows_counts_and_page_links_are_this_requests(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    team_id = staff.team("investigation", TeamKind.INVESTIGATION, member)
+    add_cases(staff.app, team_id, 51)
+    staff.login(member)
+    first = client.get(QUEUE).get_data(as_text=True)
+    second = client.get(f"{QUEUE}&page=2").get_data(as_text=True)  # the same frame: the page is not in its key
+    assert "Cases 1 to 50" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert "51 cases" in second and "Cases 51 to 51" in second and 'rel="prev"' in second
+    assert 'name="next" value="/staff/queues/?view=state"' in first
+    assert 'name="next" value="/staff/queues/?view=state&amp;page=2"' in second
+    add_cases(staff.app, team_id, 1, start=52)
+    again = client.get(f"{QUEUE}&page=2").get_data(as_text=True)
+    assert "52 cases · Cases 51 to 52" in again
+
+
+def test_the_csrf_token_is_the_sessions_own_on_a_framed_page(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, member)
+    staff.login(member)
+    client.get(QUEUE)
+    framed = client.get(QUEUE).get_data(as_text=True)
+    token = TOKEN.search(framed)
+    assert token is not None
+    value = re.search(r'name="csrf_token" value="([^"]+)"', framed).group(1)
+    # The framed page's token works: the language switch accepts it.
+    r = client.post("/language", data={"csrf_token": value, "lang": "ko", "next": QUEUE})
+    assert r.status_code in (302, 303)
+
+
+def test_a_flashed_message_is_shown_once_and_its_page_never_framed(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, member)
+    staff.login(member)
+    client.get(QUEUE)  # the frame of this queue is kept
+    kept = frame_count(staff.app)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "FLASH-CANARY saved")]
+    flashed = client.get(QUEUE).get_data(as_text=True)
+    after = client.get(QUEUE).get_data(as_text=True)
+    assert "FLASH-CANARY saved" in flashed and "FLASH-CANARY" not in after
+    assert frame_count(staff.app) == kept
+
+
+def test_korean_and_english_pages_come_from_their_own_frames(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, member)
+    staff.login(member)
+    en = client.get(QUEUE).get_data(as_text=True)
+    choose_language(client, "ko", QUEUE)
+    ko = client.get(QUEUE).get_data(as_text=True)
+    assert '<html lang="en">' in en and "<h1>Queues</h1>" in en
+    assert '<html lang="ko">' in ko and "<h1>업무 목록</h1>" in ko
+
+
+def test_a_renamed_department_and_a_new_filter_show_at_once(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, member)
+    with staff.app.app_context():
+        db = get_session()
+        department = Department(code="AUD", name_ko="감사과", name_en="Audit")
+        db.add(department)
+        db.commit()
+        department_id = department.id
+    staff.login(member)
+    assert "Audit / 감사과" in client.get(QUEUE).get_data(as_text=True)
+    with staff.app.app_context():
+        db = get_session()
+        db.get(Department, department_id).name_en = "Internal audit"
+        db.commit()
+    renamed = client.get(QUEUE).get_data(as_text=True)
+    assert "Internal audit / 감사과" in renamed and "Audit / 감사과" not in renamed
+    filtered = client.get(f"{QUEUE}&department={department_id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{department_id}" selected>', filtered)
+    assert not re.search(rf'<option value="{department_id}" selected>', renamed)
+
+
+def test_the_frame_cache_keeps_only_the_most_recently_used(app):
+    cache = FrameCache(maxsize=2)
+    with app.test_request_context("/"):
+        for n in range(3):
+            cache.render("web/index.html", ("page", n), {}, {})
+    assert len(cache) == 2
+
+
+def test_frames_are_kept_per_language_even_under_the_same_key(app):
+    from flask_babel import force_locale
+
+    cache = FrameCache()
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            en = cache.render("web/index.html", "one key", {}, {})
+        with force_locale("ko"):
+            ko = cache.render("web/index.html", "one key", {}, {})
+    assert len(cache) == 2 and '<html lang="en">' in en and '<html lang="ko">' in ko
