@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -86,14 +86,64 @@ class RowLabels(NamedTuple):
         )
 
 
-def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_href: tuple[str, str], korean: bool) -> Markup:
+class RowCache:
+    """Rows' HTML by their content, for one language and one case URL: a row seen before is not written again.
+
+    The key is the whole row (every column and both deadline flags as of
+    the day), so an entry can never be stale: a changed row is another key.
+    Bounded: emptied when it reaches ``maxsize`` rows.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self._html: dict[QueueRow, str] = {}
+        self._maxsize = maxsize
+
+    def __len__(self) -> int:
+        return len(self._html)
+
+    def written(self, rows: Sequence[QueueRow], write: Callable[[Sequence[QueueRow]], list[str]]) -> list[str]:
+        """The HTML of each of ``rows``, ``write`` called once for those not seen before."""
+        known = self._html
+        found = [known.get(row) for row in rows]
+        missing = [row for row, html_row in zip(rows, found, strict=True) if html_row is None]
+        if not missing:
+            return found  # type: ignore[return-value]
+        if len(known) + len(missing) > self._maxsize:
+            known.clear()
+        fresh = iter(write(missing))
+        out = []
+        for row, html_row in zip(rows, found, strict=True):
+            if html_row is None:
+                html_row = known[row] = next(fresh)
+            out.append(html_row)
+        return out
+
+
+def rows_html(
+    rows: Sequence[QueueRow],
+    labels: RowLabels,
+    case_href: tuple[str, str],
+    korean: bool,
+    cache: RowCache | None = None,
+) -> Markup:
     """The ``<tr>`` of each row: reference linking to the case, labels, dates, deadline flags in words.
 
     ``case_href`` is a case's URL as the text before and after its id
     (:func:`app.web.urls.url_parts`). Flags are words as well as a class, so
     they do not depend on colour (WCAG 1.4.1); the department is named in the
-    page's language.
+    page's language. With a ``cache`` (one per language and case URL), rows
+    written before are taken from it.
     """
+
+    def write(some: Sequence[QueueRow]) -> list[str]:
+        return _written(some, labels, case_href, korean)
+
+    parts = write(rows) if cache is None else cache.written(rows, write)
+    return Markup("\n    ".join(parts))  # noqa: S704 (every value is escaped or built from an int or a date)
+
+
+def _written(rows: Iterable[QueueRow], labels: RowLabels, case_href: tuple[str, str], korean: bool) -> list[str]:
+    """The ``<tr>`` of each row (see :func:`rows_html`)."""
     href_head, href_tail = _escaped(case_href[0]), _escaped(case_href[1])
     overdue = f' <strong class="flag flag--overdue">{labels.overdue}</strong>'
     due_soon = f' <strong class="flag flag--due-soon">{labels.due_soon}</strong>'
@@ -102,7 +152,13 @@ def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_href: tuple[str,
     departments: dict[str | None, str] = {}
     categories: dict[str | None, str] = {None: ""}
     categories.update(labels.categories)
-    kinds, statuses, escaped = labels.kinds, labels.statuses, _escaped
+    kinds, statuses, escaped, special, untriaged = (
+        labels.kinds,
+        labels.statuses,
+        _escaped,
+        _SPECIAL.search,
+        labels.untriaged,
+    )
     parts = []
     # Unpacked by position (QueueRow's field order): cheaper than an attribute per cell.
     for cid, ref, kind, status, severity, category, dep_ko, dep_en, received, due, waiting, late, soon in rows:
@@ -119,19 +175,21 @@ def rows_html(rows: Iterable[QueueRow], labels: RowLabels, case_href: tuple[str,
         category_label = categories.get(category)
         if category_label is None:
             category_label = categories[category] = escaped(category)
+        if special(ref):
+            ref = escaped(ref)
         parts.append(
             f"<tr{row_class}>\n"
-            f'      <th scope="row"><a href="{href_head}{cid:d}{href_tail}">{escaped(ref)}</a></th>\n'
+            f'      <th scope="row"><a href="{href_head}{cid:d}{href_tail}">{ref}</a></th>\n'
             f"      <td>{kinds.get(kind) or escaped(kind)}</td>\n"
             f"      <td>{statuses.get(status) or escaped(status)}{waiting_flag if waiting else ''}</td>\n"
-            f"      <td>{int(severity) if severity else labels.untriaged}</td>\n"
+            f"      <td>{int(severity) if severity else untriaged}</td>\n"
             f"      <td>{category_label}</td>\n"
             f"      <td>{department}</td>\n"
             f"      <td>{received.isoformat()}</td>\n"
             f"      <td>{due.isoformat() if due else ''}{flag}</td>\n"
             "    </tr>"
         )
-    return Markup("\n    ".join(parts))  # noqa: S704 (every value above is escaped or built from an int or a date)
+    return parts
 
 
 def select_html(field: SelectField) -> Markup:
@@ -161,33 +219,61 @@ def count_html(page: Page) -> Markup:
     return Markup(_escaped(" · ".join(parts)))  # noqa: S704 (escaped)
 
 
-def tbody_html(page: Page, rows: Markup, first_page_url: str) -> Markup:
+class PageTexts(NamedTuple):
+    """The words around a page of rows, in the current language, escaped: built once per language."""
+
+    first_page: str
+    previous_page: str
+    next_page: str
+    pages: str
+    page_number: str  # "Page %(page)d", escaped, to be filled with an int
+    past_end: str
+    no_cases: str
+
+    @classmethod
+    def translated(cls) -> PageTexts:
+        """The texts in the current language."""
+        return cls(
+            *(
+                _escaped(gettext(text))
+                for text in (
+                    "First page",
+                    "Previous page",
+                    "Next page",
+                    "Pages",
+                    "Page %(page)d",
+                    "This page is past the end of the queue.",
+                    "No cases in this queue.",
+                )
+            )
+        )
+
+
+def tbody_html(page: Page, rows: Markup, texts: PageTexts, first_page_url: str) -> Markup:
     """The table's body: the rows, or why there are none (past the end, with a way back; or an empty queue)."""
     if page.rows:
         return rows
     if page.past_end:
-        return Markup(  # noqa: S704 (translations and URL escaped)
-            f'<tr><td colspan="8">{_escaped(gettext("This page is past the end of the queue."))}'
-            f' <a href="{_escaped(first_page_url)}">{_escaped(gettext("First page"))}</a></td></tr>'
+        return Markup(  # noqa: S704 (texts and URL escaped)
+            f'<tr><td colspan="8">{texts.past_end}'
+            f' <a href="{_escaped(first_page_url)}">{texts.first_page}</a></td></tr>'
         )
-    return Markup(f'<tr><td colspan="8">{_escaped(gettext("No cases in this queue."))}</td></tr>')  # noqa: S704
+    return Markup(f'<tr><td colspan="8">{texts.no_cases}</td></tr>')  # noqa: S704 (escaped text)
 
 
-def pagination_html(page: Page, link: Callable[..., str], params: Mapping[str, str]) -> Markup:
+def pagination_html(page: Page, texts: PageTexts, link: Callable[..., str], params: Mapping[str, str]) -> Markup:
     """Links to the first, previous and next pages around the current page's number (nothing on a lone page)."""
     if not (page.page > 1 or page.has_next):
         return Markup("")
     items = []
     if page.page > 2:
-        items.append(f'<a href="{_escaped(link(params, page=None))}">{_escaped(gettext("First page"))}</a>')
+        items.append(f'<a href="{_escaped(link(params, page=None))}">{texts.first_page}</a>')
     if page.page > 1 and not page.past_end:
-        previous = _escaped(link(params, page=page.page - 1))
-        items.append(f'<a href="{previous}" rel="prev">{_escaped(gettext("Previous page"))}</a>')
-    items.append(f'<span aria-current="page">{_escaped(gettext("Page %(page)d", page=page.page))}</span>')
+        items.append(f'<a href="{_escaped(link(params, page=page.page - 1))}" rel="prev">{texts.previous_page}</a>')
+    items.append(f'<span aria-current="page">{texts.page_number % {"page": page.page}}</span>')
     if page.has_next:
-        following = _escaped(link(params, page=page.page + 1))
-        items.append(f'<a href="{following}" rel="next">{_escaped(gettext("Next page"))}</a>')
+        items.append(f'<a href="{_escaped(link(params, page=page.page + 1))}" rel="next">{texts.next_page}</a>')
     listed = "".join(f"\n    <li>{item}</li>" for item in items)
-    return Markup(  # noqa: S704 (translations and URLs escaped above)
-        f'<nav class="pagination" aria-label="{_escaped(gettext("Pages"))}">\n  <ul>{listed}\n  </ul>\n</nav>'
+    return Markup(  # noqa: S704 (texts and URLs escaped above)
+        f'<nav class="pagination" aria-label="{texts.pages}">\n  <ul>{listed}\n  </ul>\n</nav>'
     )

@@ -11,11 +11,10 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -34,7 +33,7 @@ from app.web.frames import frames
 from app.web.i18n import current_locale
 from app.web.i18n import gettext as _
 from app.web.i18n import lazy_gettext as _l
-from app.web.urls import url_parts
+from app.web.urls import route_url, url_parts
 
 bp = Blueprint("queues", __name__, url_prefix="/staff/queues")
 CASE_ROLES = (Role.INTAKE, Role.INVESTIGATOR, Role.LEGAL, Role.PROTECTION, Role.SUPERVISOR)
@@ -149,7 +148,7 @@ def queue_linker() -> Callable[..., str]:
     link (a page has a dozen: tabs, sort headers, pages), as ``url_for``
     would append it.
     """
-    base = url_for("queues.index")
+    base = route_url("queues.index")
 
     def link(params: Mapping[str, str], **changes: object) -> str:
         merged: dict[str, Any] = {**params, **changes}
@@ -160,14 +159,9 @@ def queue_linker() -> Callable[..., str]:
     return link
 
 
-def labels() -> dict[str, dict[str, str]]:
-    """The page's labels in the current language, translated once per language rather than once per row."""
-    return _labels_in(current_locale())
-
-
 @functools.lru_cache(maxsize=8)
 def _labels_in(locale: str) -> dict[str, dict[str, str]]:
-    # Keyed by the locale it was translated in; the lazy labels translate to the current one.
+    """The page's labels, translated once per language (keyed by the locale current when called)."""
     return {
         "view_labels": {k.value: str(v) for k, v in VIEW_LABELS.items()},
         "sort_labels": {k.value: str(v) for k, v in SORT_LABELS.items()},
@@ -190,11 +184,15 @@ def _row_labels_in(locale: str) -> queue_html.RowLabels:
     )
 
 
-def page_rows_html(page: queues.Page) -> Markup:
-    """The rows of ``page`` as HTML in the current language (see :mod:`app.cases.queue_html` for why not Jinja)."""
-    locale = current_locale()
-    case_href = url_parts("staff_cases.case_detail", "case_id")
-    return queue_html.rows_html(page.rows, _row_labels_in(locale), case_href, korean=locale == "ko")
+@functools.lru_cache(maxsize=8)
+def _texts_in(locale: str) -> queue_html.PageTexts:
+    return queue_html.PageTexts.translated()
+
+
+@functools.lru_cache(maxsize=16)
+def _row_cache(locale: str, case_href: tuple[str, str]) -> queue_html.RowCache:
+    """The HTML of rows already written in this language with this case URL (content-keyed, so never stale)."""
+    return queue_html.RowCache()
 
 
 # What the page's frame shows besides the layout: the filters as chosen and the choices offered.
@@ -215,16 +213,27 @@ def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
     The page is a frame (:mod:`app.web.frames`) keyed by the filters and the
     choices offered; its rows, counts and page links are filled in per request.
     """
+    locale = current_locale()
     params = _params(form)
     link = queue_linker()
+    texts = _texts_in(locale)
+    # Rows in Python, not Jinja: see app.cases.queue_html.
+    case_href = url_parts("staff_cases.case_detail", "case_id")
+    rows = queue_html.rows_html(
+        page.rows, _row_labels_in(locale), case_href, korean=locale == "ko", cache=_row_cache(locale, case_href)
+    )
     holes = {
         "count_html": queue_html.count_html(page),
-        "tbody_html": queue_html.tbody_html(
-            page, page_rows_html(page), link(params, page=None) if page.past_end else ""
-        ),
-        "pagination_html": queue_html.pagination_html(page, link, params),
+        "tbody_html": queue_html.tbody_html(page, rows, texts, link(params, page=None) if page.past_end else ""),
+        "pagination_html": queue_html.pagination_html(page, texts, link, params),
     }
-    context = {"form": form, "select_html": queue_html.select_html, "params": params, "queue_link": link, **labels()}
+    context = {
+        "form": form,
+        "select_html": queue_html.select_html,
+        "params": params,
+        "queue_link": link,
+        **_labels_in(locale),
+    }
     return frames().render("staff/queues/index.html", _frame_key(form), context, holes)
 
 

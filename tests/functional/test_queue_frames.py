@@ -153,3 +153,20 @@ def test_frames_are_kept_per_language_even_under_the_same_key(app):
         with force_locale("ko"):
             ko = cache.render("web/index.html", "one key", {}, {})
     assert len(cache) == 2 and '<html lang="en">' in en and '<html lang="ko">' in ko
+
+
+def test_a_case_changed_since_the_last_view_shows_as_it_is_now(staff, client):
+    from app.models import Case
+
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    (case_id,) = add_cases(staff.app, staff.team("investigation", TeamKind.INVESTIGATION, member), 1)
+    staff.login(member)
+    before = client.get(QUEUE).get_data(as_text=True)
+    with staff.app.app_context():
+        db = get_session()
+        case = db.get(Case, case_id)
+        case.status, case.severity, case.category = "legal_review", 4, "procurement"
+        db.commit()
+    after = client.get(QUEUE).get_data(as_text=True)
+    assert "<td>Investigating</td>" in before and "<td>Investigating</td>" not in after
+    assert "<td>Legal review</td>" in after and "<td>4</td>" in after

@@ -163,3 +163,43 @@ def test_select_values_and_labels_are_escaped():
     options = [a for t, a in Tree(markup).tags if t == "option"]
     assert options == [{"value": "1"}, {"value": '2"x', "selected": None}]
     assert EVIL in Tree(markup).text
+
+
+def test_the_row_cache_writes_each_row_once_and_a_changed_row_anew():
+    from app.cases.queue_html import RowCache
+
+    cache, written = RowCache(), []
+
+    def write(rows):
+        written.extend(rows)
+        return [f"<tr>{r.status}</tr>" for r in rows]
+
+    first, second = row(), row(id=8, public_ref="HC-2026-000008")
+    assert cache.written([first, second], write) == ["<tr>triage</tr>", "<tr>triage</tr>"]
+    assert cache.written([second, first], write) == ["<tr>triage</tr>", "<tr>triage</tr>"]
+    assert written == [first, second]  # the second page was read from the cache
+    moved = row(status="investigating")  # the same case, changed: another key
+    assert cache.written([moved, second], write) == ["<tr>investigating</tr>", "<tr>triage</tr>"]
+    assert written == [first, second, moved]
+
+
+def test_the_row_cache_is_bounded():
+    from app.cases.queue_html import RowCache
+
+    cache = RowCache(maxsize=2)
+    for n in range(5):
+        cache.written([row(id=n)], lambda rows: ["x" for _ in rows])
+    assert len(cache) <= 2
+
+
+def test_rows_from_the_cache_are_the_rows_written_afresh():
+    from app.cases.queue_html import RowCache
+
+    cache = RowCache()
+    rows = [row(), row(id=8, public_ref=EVIL, overdue=True), row(id=9, waiting_on_reporter=True, severity=0)]
+    fresh = rows_html(rows, LABELS, CASE_HREF, korean=False)
+    assert rows_html(rows, LABELS, CASE_HREF, korean=False, cache=cache) == fresh
+    assert rows_html(rows[::-1], LABELS, CASE_HREF, korean=False, cache=cache) == rows_html(
+        rows[::-1], LABELS, CASE_HREF, korean=False
+    )
+    assert len(cache) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
-from app.web.urls import url_parts
+from app.web.urls import route_url, url_parts
 
 
 @pytest.mark.parametrize("case_id", [1, 7, 42, 1_000_000])
@@ -25,3 +25,10 @@ def test_url_parts_follow_the_script_root(app):
     with app.test_request_context("/", base_url="http://localhost/haechi"):
         head, _tail = url_parts("staff_cases.case_detail", "case_id")
         assert head.startswith("/haechi/")
+
+
+def test_route_url_is_the_url_for_of_a_route_without_parameters(app):
+    with app.test_request_context("/"):
+        assert route_url("queues.index") == url_for("queues.index")
+    with app.test_request_context("/", base_url="http://localhost/haechi"):
+        assert route_url("queues.index") == "/haechi/staff/queues/"
