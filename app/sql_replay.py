@@ -33,8 +33,13 @@ from sqlalchemy.sql import Executable
 
 
 def _frozen(value: object) -> Hashable:
-    """A parameter value as part of a cache key (lists, as of an expanding ``IN``, become tuples)."""
-    return tuple(value) if isinstance(value, list) else value
+    """A parameter value as part of a cache key, with its type (lists, as of an expanding ``IN``, item by item).
+
+    ``1``, ``True`` and ``1.0`` are equal in Python but not the same SQL.
+    """
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_frozen(item) for item in value))
+    return (type(value), value)
 
 
 class StatementReplay:

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from app.authz import staff_required
 from app.cases import queue_html, queues
@@ -103,7 +103,8 @@ class QueueFilterForm(FlaskForm):
     category = SelectField(
         _l("Category"),
         choices=[ANY, *(SelectChoice(c, label) for c, label in CATEGORY_LABELS.items())],
-        validate_choice=False,
+        validate_choice=False,  # an alert's category is its scenario code (at most 40 characters)
+        validators=[Length(max=40)],
         default="",
     )
     department = SelectField(_l("Department"), choices=[], default="")
@@ -234,7 +235,11 @@ def render_queue(form: QueueFilterForm, page: queues.Page) -> str:
         "queue_link": link,
         **_labels_in(locale),
     }
-    return frames().render("staff/queues/index.html", _frame_key(form), context, holes)
+    # A category the selector does not offer (an alert's scenario code, typed into the URL)
+    # is shown, but its frame not kept: any text is accepted there, and must not push
+    # the officers' usual pages out of the cache.
+    offered = not form.category.data or form.category.data in CATEGORY_LABELS
+    return frames().render("staff/queues/index.html", _frame_key(form), context, holes, keep=offered)
 
 
 @bp.route("/")

@@ -55,7 +55,12 @@ def _template_context() -> dict[str, Any]:
 
 
 def here() -> str:
-    """The current page, for the language switch to return to (a GET of it, after the POST)."""
+    """The current page, for the language switch to return to (a GET of it, after the POST).
+
+    With the script root in front, as the browser addressed it: under a sub-path
+    deployment (``SCRIPT_NAME=/haechi``) the switch must return under it too.
+    """
     if not has_request_context():
         return "/"
-    return request.full_path.rstrip("?") if request.method == "GET" else request.path
+    path = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return f"{request.script_root}{path}"

@@ -15,7 +15,8 @@ locale, the signed-in officer (id, display name, roles) and the script root
 URLs are built under. The layout's per-request values are holes of every
 frame: the CSRF token (signed with a timestamp) and the address the language
 switch returns to. A request with flashed messages is rendered whole and its
-frame not kept, so a message is shown once and never cached.
+frame not kept, so a message is shown once and never cached. A page whose own
+form prints a CSRF field cannot be framed (building its frame fails loudly).
 
 Frames hold no case content (rows are holes), are per officer, and the cache
 is bounded (least recently used first out) and kept per app.
@@ -46,7 +47,12 @@ _HOLE = re.compile(rf"\x02{_TOKEN}:([a-z_]+)\x03")
 LAYOUT_HOLES = ("csrf_token", "language_next")
 
 
+_HOLE_NAME = re.compile("[a-z_]+")
+
+
 def _hole(name: str) -> Markup:
+    if not _HOLE_NAME.fullmatch(name):
+        raise ValueError(f"a hole's name is lower-case letters and underscores: {name!r}")
     return Markup(f"\x02{_TOKEN}:{name}\x03")  # noqa: S704 (a marker of our own, replaced before output)
 
 
@@ -73,19 +79,28 @@ class FrameCache:
         with self._lock:
             self._frames.clear()
 
-    def render(self, template: str, key: Hashable, context: Mapping[str, Any], holes: Mapping[str, str]) -> str:
+    def render(
+        self,
+        template: str,
+        key: Hashable,
+        context: Mapping[str, Any],
+        holes: Mapping[str, str],
+        keep: bool = True,
+    ) -> str:
         """``template`` with ``context``, each ``{{ name }}`` of ``holes`` filled with that HTML.
 
         ``key`` must change whenever the template's output outside its holes
         would (see the module docstring); ``holes`` values are inserted as
         they are, so they must already be HTML (``Markup`` or escaped text).
+        ``keep=False`` renders without keeping the frame (a request unlike
+        the ones the page is built for, which should not push others out).
         """
-        flashed = bool(get_flashed_messages())  # kept on the request: the layout still shows them
+        keep = keep and not get_flashed_messages()  # kept on the request: the layout still shows them
         full_key = (template, key, _layout_key())
-        segments = None if flashed else self._get(full_key)
+        segments = self._get(full_key) if keep else None
         if segments is None:
             segments = self._build(template, context, holes.keys())
-            if not flashed:
+            if keep:
                 self._put(full_key, segments)
         values = {**holes, "csrf_token": str(escape(generate_csrf())), "language_next": str(escape(here()))}
         # Even positions are the frame's own HTML, odd ones the names of holes.
@@ -114,10 +129,19 @@ class FrameCache:
         html = render_template(
             template, **context, **marked, csrf_token=lambda: csrf, language_next=_hole("language_next")
         )
-        return tuple(_HOLE.split(html))
+        # A form of the page's own that printed its CSRF field would freeze this session's
+        # token into a frame another session of the officer could be served: refuse.
+        if str(escape(generate_csrf())) in html:
+            raise RuntimeError(f"{template}: a frame must not hold a CSRF token (make it a hole)")
+        segments = tuple(_HOLE.split(html))
+        if any(_TOKEN in text for text in segments[::2]):
+            raise RuntimeError(f"{template}: a hole marker was left unsplit")  # the token must never be output
+        return segments
 
 
 def frames() -> FrameCache:
     """The current app's frame cache."""
-    cache: FrameCache = current_app.extensions.setdefault("haechi.frames", FrameCache())
+    cache: FrameCache | None = current_app.extensions.get("haechi.frames")
+    if cache is None:
+        cache = current_app.extensions.setdefault("haechi.frames", FrameCache())
     return cache

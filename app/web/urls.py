@@ -36,7 +36,9 @@ def url_parts(endpoint: str, param: str, **values: object) -> tuple[str, str]:
 
 def _parts(endpoint: str, param: str | None, values: tuple[tuple[str, object], ...]) -> tuple[str, str]:
     key = (endpoint, param, values, request.script_root)
-    known: dict[Hashable, tuple[str, str]] = current_app.extensions.setdefault("haechi.url_parts", {})
+    known: dict[Hashable, tuple[str, str]] | None = current_app.extensions.get("haechi.url_parts")
+    if known is None:
+        known = current_app.extensions.setdefault("haechi.url_parts", {})
     found = known.get(key)
     if found is None:
         arguments: dict[str, Any] = dict(values)

@@ -170,3 +170,44 @@ def test_a_case_changed_since_the_last_view_shows_as_it_is_now(staff, client):
     after = client.get(QUEUE).get_data(as_text=True)
     assert "<td>Investigating</td>" in before and "<td>Investigating</td>" not in after
     assert "<td>Legal review</td>" in after and "<td>4</td>" in after
+
+
+def test_a_page_that_prints_its_own_csrf_field_cannot_be_framed(app):
+    import pytest
+    from flask_wtf.csrf import generate_csrf
+    from jinja2 import ChoiceLoader, DictLoader
+
+    own_form = '<form method="post"><input type="hidden" name="csrf_token" value="{{ token }}"></form>'
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"own_form.html": own_form}), app.jinja_env.loader])
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="CSRF"):
+        FrameCache().render("own_form.html", "key", {"token": generate_csrf()}, {})
+
+
+def test_a_category_the_selector_does_not_offer_is_shown_without_keeping_its_frame(staff, client):
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    team_id = staff.team("investigation", TeamKind.INVESTIGATION, member)
+    add_cases(staff.app, team_id, 1, kind="alert", category="EH-017")
+    staff.login(member)
+    client.get(QUEUE)
+    kept = frame_count(staff.app)
+    html = client.get(f"{QUEUE}&category=EH-017").get_data(as_text=True)
+    assert "HC-2026-000001" in html and frame_count(staff.app) == kept
+    client.get(f"{QUEUE}&category=bribery")
+    assert frame_count(staff.app) == kept + 1
+    assert client.get(f"{QUEUE}&category={'x' * 41}").status_code == 400
+
+
+def test_a_hole_is_named_in_lower_case_letters_and_underscores(app):
+    import pytest
+
+    with app.test_request_context("/"), pytest.raises(ValueError, match="hole"):
+        FrameCache().render("web/index.html", "key", {}, {"rows2": "<tr></tr>"})
+
+
+def test_the_language_switch_returns_under_the_script_root(app):
+    from app.web import here
+
+    with app.test_request_context("/staff/queues/?view=state", base_url="http://localhost/haechi"):
+        assert here() == "/haechi/staff/queues/?view=state"
+    with app.test_request_context("/staff/queues/"):
+        assert here() == "/staff/queues/"

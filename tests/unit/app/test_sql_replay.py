@@ -74,3 +74,14 @@ def test_the_replay_keeps_only_the_most_recently_used_statements(db_session):
     assert len(replay) == 2
     replay.clear()
     assert len(replay) == 0
+
+
+def test_values_equal_in_python_but_of_other_types_are_other_statements(db_session):
+    """``1``, ``True`` and ``1.0`` compare equal; each is still sent as SQLAlchemy sent it, not as the first one."""
+    replay = StatementReplay()
+    conn = db_session.connection()
+    statement = select(bindparam("x"))
+    sent = [replay.rows(conn, statement, {"x": value})[0][0] for value in (1, True, 1.0, 1)]
+    assert [type(v) for v in sent[:3]] != [int, int, int]
+    assert len(replay) == 3
+    assert sent[3] == 1 and type(sent[3]) is int
