@@ -196,6 +196,13 @@ def _row_cache(locale: str, case_href: tuple[str, str]) -> queue_html.RowCache:
     return queue_html.RowCache()
 
 
+def forget_kept_pages() -> None:
+    """Forget the queue's kept frames, replayed statements and written rows (the first-view benchmark)."""
+    frames().clear()
+    queues.REPLAY.clear()
+    _row_cache.cache_clear()
+
+
 # What the page's frame shows besides the layout: the filters as chosen and the choices offered.
 _FRAME_FIELDS = ("view", "team", "state", "kind", "category", "department", "source", "sort")
 

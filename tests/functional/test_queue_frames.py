@@ -211,3 +211,17 @@ def test_the_language_switch_returns_under_the_script_root(app):
         assert here() == "/haechi/staff/queues/?view=state"
     with app.test_request_context("/staff/queues/"):
         assert here() == "/staff/queues/"
+
+
+def test_forgetting_kept_pages_empties_every_queue_cache(staff, client):
+    from app.cases import queues
+    from app.cases.queue_views import _row_cache, forget_kept_pages
+
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    add_cases(staff.app, staff.team("investigation", TeamKind.INVESTIGATION, member), 2)
+    staff.login(member)
+    client.get(QUEUE)
+    assert frame_count(staff.app) and len(queues.REPLAY) and _row_cache.cache_info().currsize
+    with staff.app.test_request_context("/"):
+        forget_kept_pages()
+    assert frame_count(staff.app) == 0 and len(queues.REPLAY) == 0 and _row_cache.cache_info().currsize == 0
