@@ -56,7 +56,7 @@ from app.models.cases import (
     IdentityRecord,
 )
 from app.models.identity_disclosure import IdentityApproval, IdentityRelease
-from app.models.protection import CheckIn, ProtectedPerson, RetaliationAlert
+from app.models.protection import CheckIn, ComplianceCheck, ProtectedPerson, RetaliationAlert
 from app.models.retention import RetentionRecord
 from app.models.staff import Team
 from app.models.subjects import CaseSubject
@@ -254,6 +254,13 @@ def purge_case(db: Session, blobs: BlobStore, case: Case, now: dt.datetime) -> P
         )
         + _destroy(db, CheckIn, or_(CheckIn.case_id == cid, CheckIn.protected_person_id.in_(persons)))
         + _destroy(db, ProtectedPerson, ProtectedPerson.case_id == cid)
+        # A measure's compliance checks stay as dates and results; what the officer wrote goes.
+        + _empty(
+            db,
+            ComplianceCheck,
+            (ComplianceCheck.case_id == cid) & ComplianceCheck.notes_ct.is_not(None),
+            notes_ct=None,
+        )
     )
     # Money survives for accounting (amounts, dates, payment references are plaintext);
     # the reasons and details anyone typed do not.
@@ -265,9 +272,21 @@ def purge_case(db: Session, blobs: BlobStore, case: Case, now: dt.datetime) -> P
         reasons_ct=None,
         details_ct=None,
     )
-    # payload_ct is NOT NULL: emptied instead. The row stays so a replay of the record stays a no-op.
+    # payload_ct is NOT NULL: emptied instead. The row stays (with its MAC) so a replay of the
+    # record stays a no-op. The official and contract it named go, as the case's subjects do:
+    # their blind indexes would still tie them to this case.
     bridge_payloads = _empty(
-        db, BridgeRecord, (BridgeRecord.case_id == cid) & (func.length(BridgeRecord.payload_ct) > 0), payload_ct=b""
+        db,
+        BridgeRecord,
+        (BridgeRecord.case_id == cid)
+        & or_(
+            func.length(BridgeRecord.payload_ct) > 0,
+            BridgeRecord.official_index.is_not(None),
+            BridgeRecord.contract_index.is_not(None),
+        ),
+        payload_ct=b"",
+        official_index=None,
+        contract_index=None,
     )
 
     db.expire(case)

@@ -30,6 +30,7 @@ from app.models import (
     CaseLink,
     CaseSubject,
     CheckIn,
+    ComplianceCheck,
     Disbursement,
     IdentityAccessRequest,
     IdentityApproval,
@@ -171,7 +172,26 @@ def closed_case(app, office, reporter, investigator) -> ClosedCase:
         source = BridgeSource(name="cheongbaek", kind="cheongbaek", adapter="jsonl")
         db.add(source)
         db.flush()
-        db.add(BridgeRecord(source_id=source.id, external_id="W-1", case_id=closed.id, payload_ct=b"ct-payload"))
+        db.add(
+            BridgeRecord(
+                source_id=source.id,
+                external_id="W-1",
+                case_id=closed.id,
+                payload_ct=b"ct-payload",
+                official_index=b"o" * 32,
+                contract_index=b"k" * 32,
+            )
+        )
+        db.add(
+            ComplianceCheck(
+                case_id=closed.id,
+                due_on=dt.date(2026, 9, 1),
+                checked_on=dt.date(2026, 9, 1),
+                result="complied",
+                notes_ct=b"ct-compliance-notes",
+                checked_by=office["protector"].id,
+            )
+        )
         support = SupportRequest(
             case_id=closed.id,
             type="relief_medical",
@@ -288,6 +308,7 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
             "support_requests",
             "bridge_records",
             "case_subjects",
+            "compliance_checks",
         }
         assert [c.id for c in retention.due_for_purge(db, PURGE_DAY)] == [closed_case.id]
         case = db.get(Case, closed_case.id)
@@ -305,7 +326,7 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
         labels=1,
         assignments=1,
         exclusions=1,
-        protection_records=3,
+        protection_records=4,  # an alert, a check-in, the protected person; a compliance check's notes
         support_texts=1,
         bridge_payloads=1,
     )
@@ -327,6 +348,11 @@ def test_on_its_day_the_case_is_crypto_shredded_and_a_tombstone_remains(app, clo
         # The officials and contracts it named can no longer be matched to it.
         assert count(db, CaseSubject, CaseSubject.case_id == cid) == 0
         assert count(db, CaseSubject, CaseSubject.blind_index == b"s" * 32) == 0
+        assert count(db, BridgeRecord, BridgeRecord.official_index == b"o" * 32) == 0
+        assert count(db, BridgeRecord, BridgeRecord.contract_index == b"k" * 32) == 0
+        # The compliance check keeps its date and result for the record, not the officer's notes.
+        check = db.scalars(select(ComplianceCheck).where(ComplianceCheck.case_id == cid)).one()
+        assert (check.checked_on, check.result, check.notes_ct) == (dt.date(2026, 9, 1), "complied", None)
         # The other case lost only its link.
         assert count(db, CaseKeyGrant, CaseKeyGrant.case_id != cid) > 0
 
