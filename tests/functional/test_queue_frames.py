@@ -9,6 +9,7 @@ the language switch's return address and flashed messages.
 
 from __future__ import annotations
 
+import copy
 import re
 
 from app.db import get_session
@@ -225,3 +226,59 @@ def test_forgetting_kept_pages_empties_every_queue_cache(staff, client):
     with staff.app.test_request_context("/"):
         forget_kept_pages()
     assert frame_count(staff.app) == 0 and len(queues.REPLAY) == 0 and _row_cache.cache_info().currsize == 0
+
+
+def test_two_sessions_of_one_officer_each_get_their_own_csrf_token_from_one_frame(app, staff, client):
+    """The frame is kept per officer, not per session: the token must be each session's own hole."""
+    member = staff.create("inv1", Role.INVESTIGATOR)
+    staff.team("investigation", TeamKind.INVESTIGATION, member)
+    staff.login(member)
+    first = client.get(QUEUE).get_data(as_text=True)
+    kept = frame_count(app)
+    other_client = app.test_client()
+    other = copy.copy(staff)  # the same office, its used one-time codes shared: a second browser
+    other.client = other_client
+    other.english()
+    other.login(member)
+    second = other_client.get(QUEUE).get_data(as_text=True)
+    assert frame_count(app) == kept  # the second session was served the first one's frame
+    token_of = re.compile(r'name="csrf_token" value="([^"]+)"')
+    mine, theirs = token_of.search(first).group(1), token_of.search(second).group(1)
+    assert mine != theirs
+    # Each token works in its own session only.
+    assert other_client.post("/language", data={"csrf_token": theirs, "lang": "ko", "next": QUEUE}).status_code == 303
+    assert other_client.post("/language", data={"csrf_token": mine, "lang": "ko", "next": QUEUE}).status_code == 400
+
+
+def test_a_frame_is_kept_per_script_root(app):
+    cache = FrameCache()
+    with app.test_request_context("/", base_url="http://localhost/haechi"):
+        prefixed = cache.render("web/index.html", "one key", {}, {})
+    with app.test_request_context("/"):
+        plain = cache.render("web/index.html", "one key", {}, {})
+    assert len(cache) == 2
+    assert 'href="/haechi/' in prefixed and "/haechi/" not in plain
+
+
+def test_a_marker_the_split_does_not_know_is_refused_rather_than_printed(app):
+    import pytest
+    from jinja2 import ChoiceLoader, DictLoader
+    from markupsafe import Markup
+
+    from app.web import frames as frames_module
+
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"marked.html": "<p>{{ v }}</p>"}), app.jinja_env.loader])
+    forged = Markup(f"\x02{frames_module._TOKEN}:Not_A_Hole\x03")
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="unsplit"):
+        FrameCache().render("marked.html", "key", {"v": forged}, {})
+
+
+def test_the_frame_cache_drops_the_least_recently_used_first(app):
+    cache = FrameCache(maxsize=2)
+    with app.test_request_context("/"):
+        cache.render("web/index.html", "a", {}, {})
+        cache.render("web/index.html", "b", {}, {})
+        cache.render("web/index.html", "a", {}, {})  # a is used again: b is now the oldest
+        cache.render("web/index.html", "c", {}, {})
+        kept = {key[1] for key in cache._frames}
+    assert kept == {"a", "c"}

@@ -85,3 +85,13 @@ def test_values_equal_in_python_but_of_other_types_are_other_statements(db_sessi
     assert [type(v) for v in sent[:3]] != [int, int, int]
     assert len(replay) == 3
     assert sent[3] == 1 and type(sent[3]) is int
+
+
+def test_the_replay_drops_the_least_recently_used_statement_first(db_session):
+    replay = StatementReplay(maxsize=2)
+    conn = db_session.connection()
+    add(db_session, "A")
+    for code in ("X", "Y", "X", "Z"):  # X is used again before Z arrives: Y goes
+        replay.rows(conn, STATEMENT, {"first": 1, "not": code})
+    kept = {dict(key[2])["not"][1] for key in replay._entries}
+    assert kept == {"X", "Z"}
