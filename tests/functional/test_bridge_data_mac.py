@@ -155,3 +155,33 @@ def test_the_review_dictionary_attack_recovers_no_official(app, sources, tmp_pat
         == stored
     ]
     assert len(rows) == 2 and found == []
+
+
+def test_a_record_replayed_after_its_case_was_purged_stays_a_duplicate(app, sources, tmp_path):
+    """The purge empties the payload and the blind indexes but keeps the MAC: the replay changes nothing."""
+    import datetime as dt
+
+    from app.cases import retention
+    from app.db import utcnow
+    from app.models import Case
+    from app.runtime import get_blobs
+
+    run(app, "cheongbaek", jsonl(tmp_path / "a.jsonl", [alert(1)]))
+    with app.app_context():
+        db = get_session()
+        record = db.scalars(select(BridgeRecord)).one()
+        assert record.official_index is not None and record.payload_ct
+        case = db.get(Case, record.case_id)
+        case.status, case.closed_at = "closed", utcnow() - dt.timedelta(days=400)
+        case.retention_until = dt.date(2020, 1, 1)
+        db.commit()
+        retention.purge_case(db, get_blobs(), db.get(Case, record.case_id), utcnow())
+        db.commit()
+    replay = run(app, "cheongbaek", jsonl(tmp_path / "b.jsonl", [alert(1)]))
+    assert (replay.accepted, replay.updated, replay.duplicates) == (0, 0, 1)
+    with app.app_context():
+        db = get_session()
+        record = db.scalars(select(BridgeRecord)).one()
+        assert record.payload_ct == b"" and record.official_index is None and record.contract_index is None
+        assert db.get(Case, record.case_id).status == "closed"
+    assert _updates_audited(app) == 0
