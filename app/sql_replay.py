@@ -23,13 +23,13 @@ rows through converters that accept either form. Only for SELECTs.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
+
+from app.lru import LruCache
 
 
 def _frozen(value: object) -> Hashable:
@@ -46,26 +46,20 @@ class StatementReplay:
     """A bounded, thread-safe cache of (SQL text, DBAPI parameters) by (dialect, statement, values)."""
 
     def __init__(self, maxsize: int = 2048) -> None:
-        self._entries: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._maxsize = maxsize
+        self._entries: LruCache[Hashable, tuple[str, Any]] = LruCache(maxsize)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
         """Forget every entry (tests and benchmarks that watch SQLAlchemy's own executions)."""
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def rows(self, conn: Connection, statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Every row of ``statement`` run with ``params`` on ``conn``, as tuples in select order."""
         # In the caller's order: a call site builds its parameters in one order every time.
         key = (conn.dialect, statement, tuple([(name, _frozen(v)) for name, v in params.items()]))
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
+        entry = self._entries.get(key)
         if entry is not None:
             sql, dbapi_params = entry
             cursor = conn.connection.cursor()
@@ -80,9 +74,5 @@ class StatementReplay:
         sent = context.parameters[0]
         frozen_params = dict(sent) if isinstance(sent, Mapping) else tuple(sent)
         rows = result.all()
-        with self._lock:
-            self._entries[key] = (context.statement, frozen_params)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._maxsize:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (context.statement, frozen_params))
         return rows

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -36,6 +34,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from app.lru import LruCache
 from app.web import here
 from app.web.i18n import current_locale
 
@@ -67,17 +66,14 @@ class FrameCache:
     """Rendered frames by (template, caller's key, layout key), least recently used dropped first."""
 
     def __init__(self, maxsize: int = 512) -> None:
-        self._frames: OrderedDict[Hashable, tuple[str, ...]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._maxsize = maxsize
+        self._frames: LruCache[Hashable, tuple[str, ...]] = LruCache(maxsize)
 
     def __len__(self) -> int:
         return len(self._frames)
 
     def clear(self) -> None:
         """Forget every frame (the cold-page benchmark)."""
-        with self._lock:
-            self._frames.clear()
+        self._frames.clear()
 
     def render(
         self,
@@ -97,30 +93,16 @@ class FrameCache:
         """
         keep = keep and not get_flashed_messages()  # kept on the request: the layout still shows them
         full_key = (template, key, _layout_key())
-        segments = self._get(full_key) if keep else None
+        segments = self._frames.get(full_key) if keep else None
         if segments is None:
             segments = self._build(template, context, holes.keys())
             if keep:
-                self._put(full_key, segments)
+                self._frames.put(full_key, segments)
         values = {**holes, "csrf_token": str(escape(generate_csrf())), "language_next": str(escape(here()))}
         # Even positions are the frame's own HTML, odd ones the names of holes.
         parts = list(segments)
         parts[1::2] = [values[name] for name in segments[1::2]]
         return "".join(parts)
-
-    def _get(self, key: Hashable) -> tuple[str, ...] | None:
-        with self._lock:
-            found = self._frames.get(key)
-            if found is not None:
-                self._frames.move_to_end(key)
-            return found
-
-    def _put(self, key: Hashable, segments: tuple[str, ...]) -> None:
-        with self._lock:
-            self._frames[key] = segments
-            self._frames.move_to_end(key)
-            while len(self._frames) > self._maxsize:
-                self._frames.popitem(last=False)
 
     @staticmethod
     def _build(template: str, context: Mapping[str, Any], names: Iterable[str]) -> tuple[str, ...]:
